@@ -1,0 +1,128 @@
+//! The one error type of the core.
+
+use core::fmt;
+
+use crate::{Features, What};
+
+/// Why a method was not chosen, in a [`Error::NoBackend`] report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// The config avoids it by name.
+    Avoided,
+    /// `EVENT_NO<METHOD>` is set in the environment.
+    DisabledByEnv,
+    /// It lacks these of the required features.
+    MissingFeatures(Features),
+    /// It was chosen but the platform could not open it.
+    OpenFailed,
+}
+
+/// The methods considered by a failed selection, in preference order.
+pub type SelectionReport = heapless::Vec<(&'static str, Rejection), 8>;
+
+/// Everything that can go wrong in the core. Every operation that returns
+/// an `Error` has left the base as it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// A fixed-capacity table is full (or a growable one could not grow).
+    Capacity {
+        /// Which table.
+        what: &'static str,
+        /// How many entries it holds at most.
+        limit: usize,
+    },
+    /// The [`EventId`](crate::EventId) names an event that was freed, or
+    /// belongs to another base.
+    StaleEvent,
+    /// The flags asked of an event do not go together.
+    InvalidFlags {
+        /// The flags given.
+        what: What,
+        /// Why they are refused.
+        reason: &'static str,
+    },
+    /// A priority outside `0..npriorities`.
+    InvalidPriority {
+        /// The priority given.
+        priority: usize,
+        /// The number of priorities the base has.
+        npriorities: usize,
+    },
+    /// `priority_init` with a count outside `1..=255`.
+    InvalidPriorityCount(usize),
+    /// `priority_init` while callbacks are active.
+    EventsActive,
+    /// A signal number the platform does not have.
+    InvalidSignal(u32),
+    /// A handle (file descriptor, socket) the backend refuses.
+    InvalidHandle(u64),
+    /// An argument outside what the operation accepts.
+    InvalidArgument(&'static str),
+    /// The event is being finalized: it cannot be added or activated again.
+    Finalizing,
+    /// `dispatch` or `run` called while this base's loop is already running.
+    Reentrant,
+    /// No method fits the config; says why for each one considered.
+    NoBackend(SelectionReport),
+    /// The platform cannot do this (no signals, no wake-up, no fork support...).
+    Unsupported(&'static str),
+    /// The operating system refused: the operation and its error code.
+    Os {
+        /// What was being done (`"epoll_ctl"`, `"kevent"`...).
+        op: &'static str,
+        /// The OS error code (`errno`, `WSAGetLastError`).
+        code: i32,
+    },
+    /// This process is a forked child of the one that created the base:
+    /// call `reinit` before using it.
+    Forked,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Capacity { what, limit } => {
+                write!(f, "the {what} table is full ({limit} entries); use a larger capacity")
+            }
+            Error::StaleEvent => f.write_str("stale event id: that event was freed or belongs to another base"),
+            Error::InvalidFlags { what, reason } => write!(f, "invalid event flags {what:?}: {reason}"),
+            Error::InvalidPriority { priority, npriorities } => {
+                write!(f, "priority {priority} is out of range: this base has priorities 0..{npriorities}")
+            }
+            Error::InvalidPriorityCount(n) => {
+                write!(f, "cannot use {n} priorities: the count must be between 1 and 255")
+            }
+            Error::EventsActive => {
+                f.write_str("cannot change the number of priorities while callbacks are active")
+            }
+            Error::InvalidSignal(s) => write!(f, "signal number {s} is not valid on this platform"),
+            Error::InvalidHandle(h) => write!(f, "handle {h} is not valid for this backend"),
+            Error::InvalidArgument(why) => write!(f, "invalid argument: {why}"),
+            Error::Finalizing => f.write_str("the event is being finalized and cannot be used again"),
+            Error::Reentrant => f.write_str("the loop of this base is already running (re-entrant dispatch)"),
+            Error::NoBackend(report) => {
+                f.write_str("no backend fits the config")?;
+                for (i, (name, why)) in report.iter().enumerate() {
+                    f.write_str(if i == 0 { ": " } else { "; " })?;
+                    match why {
+                        Rejection::Avoided => write!(f, "{name} is avoided by the config"),
+                        Rejection::DisabledByEnv => write!(f, "{name} is disabled by the environment"),
+                        Rejection::MissingFeatures(m) => write!(f, "{name} lacks {m:?}"),
+                        Rejection::OpenFailed => write!(f, "{name} could not be opened"),
+                    }?;
+                }
+                if report.is_empty() {
+                    f.write_str(": the platform offers no method")?;
+                }
+                Ok(())
+            }
+            Error::Unsupported(what) => write!(f, "not supported on this platform: {what}"),
+            Error::Os { op, code } => write!(f, "{op} failed with OS error {code}"),
+            Error::Forked => {
+                f.write_str("this base was created by the parent process: call reinit() in the forked child")
+            }
+        }
+    }
+}
+
+impl core::error::Error for Error {}
