@@ -1,0 +1,550 @@
+//! The timer min-heap (libevent's `minheap-internal.h`), indexed by key.
+//!
+//! Every timer is a `u32` key (an event slot index) with a deadline. The heap
+//! keeps the entries in an array ordered as a binary min-heap, and a position
+//! table indexed by key says where each key sits, so any timer can be erased
+//! or re-keyed in O(log n) with no search, and the earliest is read in O(1).
+//!
+//! Unlike libevent's heap, the order is total and stable: timers with equal
+//! deadlines come out in the order they were pushed (or last adjusted), by a
+//! sequence number taken at push time.
+//!
+//! Each entry is one `u128`: the deadline in the high 64 bits, then a 32-bit
+//! sequence number, then the key. Comparing two entries is one integer
+//! comparison, and an entry is 16 bytes. When the 32-bit sequence counter
+//! runs out (after 2³² pushes), the heap renumbers its entries in order,
+//! which keeps the tie order and costs one sort every four billion pushes.
+
+use crate::{Buf, Error, Instant, Storage};
+
+/// "Not in the heap" in the position table.
+const ABSENT: u32 = u32::MAX;
+
+/// A min-heap of timers keyed by `u32`: earliest deadline first, equal
+/// deadlines in FIFO order.
+pub struct TimerHeap<S: Storage> {
+    /// The heap array: `deadline << 64 | seq << 32 | key`.
+    entries: S::Vec<u128>,
+    /// `pos[key]` is the index of `key` in `entries`, or [`ABSENT`].
+    pos: S::Vec<u32>,
+    /// The sequence number the next push or adjust takes.
+    next_seq: u32,
+}
+
+#[inline(always)]
+fn pack(key: u32, deadline: Instant, seq: u32) -> u128 {
+    (u128::from(deadline.as_nanos()) << 64) | (u128::from(seq) << 32) | u128::from(key)
+}
+
+#[inline(always)]
+fn key_of(e: u128) -> u32 {
+    e as u32
+}
+
+#[inline(always)]
+fn deadline_of(e: u128) -> Instant {
+    Instant::from_nanos((e >> 64) as u64)
+}
+
+impl<S: Storage> Default for TimerHeap<S> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S: Storage> core::fmt::Debug for TimerHeap<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<S: Storage> TimerHeap<S> {
+    /// An empty heap.
+    pub fn new() -> Self {
+        TimerHeap {
+            entries: Default::default(),
+            pos: Default::default(),
+            next_seq: 0,
+        }
+    }
+
+    /// How many timers the heap holds.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the heap holds no timer.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    #[inline(always)]
+    fn index_of(&self, key: u32) -> Option<usize> {
+        match self.pos.get(key as usize) {
+            Some(&p) if p != ABSENT => Some(p as usize),
+            _ => None,
+        }
+    }
+
+    /// Whether `key` has a timer in the heap.
+    #[inline]
+    pub fn contains(&self, key: u32) -> bool {
+        self.index_of(key).is_some()
+    }
+
+    /// The deadline of `key`, if it is in the heap.
+    #[inline]
+    pub fn deadline(&self, key: u32) -> Option<Instant> {
+        self.index_of(key).map(|i| deadline_of(self.entries[i]))
+    }
+
+    /// The earliest timer (the first pushed among equal deadlines), in O(1).
+    #[inline]
+    pub fn top(&self) -> Option<(u32, Instant)> {
+        self.entries.first().map(|&e| (key_of(e), deadline_of(e)))
+    }
+
+    /// Makes room for `additional` more timers, so that as many pushes of keys
+    /// the position table already covers cannot fail.
+    ///
+    /// # Errors
+    /// [`Error::Capacity`] when a fixed heap cannot hold that many.
+    pub fn reserve(&mut self, additional: usize) -> Result<(), Error> {
+        self.entries.try_reserve(additional, "timer heap")
+    }
+
+    /// Adds a timer for `key`, which must not be in the heap already.
+    ///
+    /// # Errors
+    /// [`Error::Capacity`] when the heap or its position table is full; the
+    /// heap is unchanged then.
+    pub fn push(&mut self, key: u32, deadline: Instant) -> Result<(), Error> {
+        debug_assert!(!self.contains(key), "TimerHeap::push: key {key} is already in the heap");
+        debug_assert!(key != ABSENT, "TimerHeap::push: key u32::MAX is reserved");
+        self.entries.try_reserve(1, "timer heap")?;
+        if key as usize >= self.pos.len() {
+            self.pos
+                .try_grow_to(key as usize + 1, "timer heap positions", || ABSENT)?;
+        }
+        let seq = self.take_seq();
+        let hole = self.entries.len();
+        // Cannot fail: reserved above.
+        self.entries.try_push(0, "timer heap")?;
+        self.sift_up(hole, pack(key, deadline, seq));
+        Ok(())
+    }
+
+    /// Removes and returns the earliest timer.
+    pub fn pop(&mut self) -> Option<(u32, Instant)> {
+        let top = *self.entries.first()?;
+        self.pos[key_of(top) as usize] = ABSENT;
+        let last = self.entries.pop()?;
+        if !self.entries.is_empty() {
+            self.sift_down(0, last);
+        }
+        Some((key_of(top), deadline_of(top)))
+    }
+
+    /// Removes the timer of `key`; returns whether it was in the heap.
+    pub fn erase(&mut self, key: u32) -> bool {
+        let Some(i) = self.index_of(key) else { return false };
+        self.pos[key as usize] = ABSENT;
+        let Some(last) = self.entries.pop() else { return false };
+        if i < self.entries.len() {
+            self.resift(i, last);
+        }
+        true
+    }
+
+    /// Gives `key` a new deadline: moves it in place if it is in the heap,
+    /// else pushes it. Either way it goes after the timers whose deadline
+    /// equals the new one.
+    ///
+    /// # Errors
+    /// [`Error::Capacity`] only when `key` was absent and the push fails.
+    pub fn adjust(&mut self, key: u32, deadline: Instant) -> Result<(), Error> {
+        if !self.contains(key) {
+            return self.push(key, deadline);
+        }
+        // Take the number first: a renumbering moves entries.
+        let seq = self.take_seq();
+        let i = self.pos[key as usize] as usize;
+        self.resift(i, pack(key, deadline, seq));
+        Ok(())
+    }
+
+    /// Removes every timer (keeps the memory).
+    pub fn clear(&mut self) {
+        for &e in self.entries.iter() {
+            self.pos[key_of(e) as usize] = ABSENT;
+        }
+        self.entries.clear();
+        self.next_seq = 0;
+    }
+
+    /// Every timer as `(key, deadline)`, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, Instant)> + '_ {
+        self.entries.iter().map(|&e| (key_of(e), deadline_of(e)))
+    }
+
+    /// A fresh sequence number, renumbering the entries when the counter is
+    /// exhausted.
+    #[inline(always)]
+    fn take_seq(&mut self) -> u32 {
+        if self.next_seq == u32::MAX {
+            self.renumber();
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        seq
+    }
+
+    /// Gives the entries the sequence numbers `0..len` in their order. A
+    /// sorted array is a valid heap, and equal deadlines keep their order.
+    #[cold]
+    fn renumber(&mut self) {
+        self.entries.sort_unstable();
+        for (i, e) in self.entries.iter_mut().enumerate() {
+            let key = key_of(*e);
+            *e = pack(key, deadline_of(*e), i as u32);
+            self.pos[key as usize] = i as u32;
+        }
+        self.next_seq = self.entries.len() as u32;
+    }
+
+    /// Lets a test start the sequence counter near its end.
+    #[cfg(test)]
+    pub(crate) fn set_next_seq(&mut self, seq: u32) {
+        assert!(self.entries.iter().all(|&e| ((e >> 32) as u32) < seq));
+        self.next_seq = seq;
+    }
+
+    /// Puts `e` into the hole at `i`, moving it up or down as needed.
+    #[inline(always)]
+    fn resift(&mut self, i: usize, e: u128) {
+        if i > 0 && e < self.entries[(i - 1) / 2] {
+            self.sift_up(i, e);
+        } else {
+            self.sift_down(i, e);
+        }
+    }
+
+    /// Moves the hole at `hole` up until `e` fits, then writes `e` there.
+    #[inline(always)]
+    fn sift_up(&mut self, mut hole: usize, e: u128) {
+        let entries = &mut self.entries[..];
+        let pos = &mut self.pos[..];
+        while hole > 0 {
+            let parent = (hole - 1) / 2;
+            let p = entries[parent];
+            if p <= e {
+                break;
+            }
+            entries[hole] = p;
+            pos[key_of(p) as usize] = hole as u32;
+            hole = parent;
+        }
+        entries[hole] = e;
+        pos[key_of(e) as usize] = hole as u32;
+    }
+
+    /// Moves the hole at `hole` down until `e` fits, then writes `e` there.
+    #[inline(always)]
+    fn sift_down(&mut self, mut hole: usize, e: u128) {
+        let entries = &mut self.entries[..];
+        let pos = &mut self.pos[..];
+        let n = entries.len();
+        loop {
+            let mut child = 2 * hole + 1;
+            if child >= n {
+                break;
+            }
+            let mut c = entries[child];
+            if child + 1 < n {
+                let r = entries[child + 1];
+                if r < c {
+                    c = r;
+                    child += 1;
+                }
+            }
+            if e <= c {
+                break;
+            }
+            entries[hole] = c;
+            pos[key_of(c) as usize] = hole as u32;
+            hole = child;
+        }
+        entries[hole] = e;
+        pos[key_of(e) as usize] = hole as u32;
+    }
+
+    /// Checks the heap property and that every position matches (tests).
+    #[cfg(test)]
+    pub(crate) fn check(&self) {
+        let n = self.entries.len();
+        for i in 1..n {
+            assert!(self.entries[(i - 1) / 2] < self.entries[i], "heap property at {i}");
+        }
+        for (i, &e) in self.entries.iter().enumerate() {
+            assert_eq!(self.pos[key_of(e) as usize], i as u32, "position of key {}", key_of(e));
+            assert!(((e >> 32) as u32) < self.next_seq, "sequence numbers are in the past");
+        }
+        let present = self.pos.iter().filter(|&&p| p != ABSENT).count();
+        assert_eq!(present, n, "position table marks exactly the keys in the heap");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Fixed;
+    #[cfg(feature = "alloc")]
+    use crate::Growable;
+    use proptest::prelude::*;
+
+    /// A small deterministic generator (xorshift64*).
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+    }
+
+    /// libevent's `test/regress_minheap.c` (`heap/randomized`): 1024 random
+    /// deadlines, erase the first 512, the heap stays valid and pops sorted.
+    fn randomized<S: Storage>() {
+        let mut heap = TimerHeap::<S>::new();
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for key in 0..1024u32 {
+            // Like libevent's set_random_timeout: seconds and microseconds.
+            let d = Instant::from_nanos((rng.next() % 1000) * 1_000_000_000 + (rng.next() % 1_000_000) * 1000);
+            heap.push(key, d).unwrap();
+        }
+        heap.check();
+        assert_eq!(heap.len(), 1024);
+        for key in 0..512u32 {
+            assert!(heap.erase(key));
+            assert!(!heap.erase(key));
+            heap.check();
+        }
+        assert_eq!(heap.len(), 512);
+        let (mut last_key, mut last) = heap.pop().unwrap();
+        assert!(last_key >= 512);
+        while let Some((key, d)) = heap.pop() {
+            assert!(key >= 512);
+            assert!(last <= d, "popped {last:?} before {d:?}");
+            last = d;
+            last_key = key;
+        }
+        let _ = last_key;
+        assert!(heap.is_empty());
+        heap.check();
+    }
+
+    #[test]
+    fn randomized_fixed() {
+        randomized::<Fixed<1024>>();
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn randomized_growable() {
+        randomized::<Growable>();
+    }
+
+    fn basics<S: Storage>() {
+        let mut heap = TimerHeap::<S>::default();
+        assert_eq!(heap.top(), None);
+        assert_eq!(heap.pop(), None);
+        heap.push(3, Instant::from_nanos(30)).unwrap();
+        heap.push(1, Instant::from_nanos(10)).unwrap();
+        heap.push(2, Instant::from_nanos(10)).unwrap();
+        heap.push(0, Instant::from_nanos(10)).unwrap();
+        assert_eq!(heap.top(), Some((1, Instant::from_nanos(10))));
+        assert_eq!(heap.deadline(3), Some(Instant::from_nanos(30)));
+        assert_eq!(heap.deadline(4), None);
+        assert!(heap.contains(0) && !heap.contains(7));
+        // Adjusting to the same deadline sends a key behind its equals.
+        heap.adjust(1, Instant::from_nanos(10)).unwrap();
+        heap.adjust(5, Instant::from_nanos(5)).unwrap();
+        heap.check();
+        let order: heapless::Vec<u32, 8> = core::iter::from_fn(|| heap.pop().map(|(k, _)| k)).collect();
+        assert_eq!(&order[..], &[5, 2, 0, 1, 3]);
+        heap.push(9, Instant::MAX).unwrap();
+        heap.push(8, Instant::ZERO).unwrap();
+        heap.clear();
+        assert!(heap.is_empty() && !heap.contains(9) && !heap.contains(8));
+        heap.check();
+    }
+
+    #[test]
+    fn basics_fixed() {
+        basics::<Fixed<16>>();
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn basics_growable() {
+        basics::<Growable>();
+    }
+
+    #[test]
+    fn full_fixed_heap_changes_nothing() {
+        let mut heap = TimerHeap::<Fixed<4>>::new();
+        assert!(matches!(heap.push(4, Instant::ZERO), Err(Error::Capacity { .. })));
+        assert!(heap.is_empty() && !heap.contains(4));
+        for k in 0..4 {
+            heap.push(k, Instant::from_nanos(u64::from(10 - k))).unwrap();
+        }
+        assert!(heap.reserve(1).is_err());
+        assert!(heap.reserve(0).is_ok());
+        heap.check();
+        assert_eq!(heap.top(), Some((3, Instant::from_nanos(7))));
+        // Re-keying a present key never needs room.
+        heap.adjust(0, Instant::ZERO).unwrap();
+        assert_eq!(heap.top(), Some((0, Instant::ZERO)));
+        heap.check();
+    }
+
+    #[test]
+    fn fifo_survives_sequence_wrap() {
+        let mut heap = TimerHeap::<Fixed<16>>::new();
+        heap.set_next_seq(u32::MAX - 3);
+        for k in 0..10 {
+            heap.push(k, Instant::from_nanos(u64::from(k % 2))).unwrap();
+            heap.check();
+        }
+        heap.adjust(0, Instant::ZERO).unwrap();
+        heap.check();
+        let order: heapless::Vec<u32, 16> = core::iter::from_fn(|| heap.pop().map(|(k, _)| k)).collect();
+        assert_eq!(&order[..], &[2, 4, 6, 8, 0, 1, 3, 5, 7, 9]);
+    }
+
+    /// One operation of the model test.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Push(u32, u64),
+        Pop,
+        Erase(u32),
+        Adjust(u32, u64),
+        Clear,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        // Few distinct deadlines, so that ties are common.
+        prop_oneof![
+            8 => (0u32..40, 0u64..8).prop_map(|(k, d)| Op::Push(k, d)),
+            4 => Just(Op::Pop),
+            3 => (0u32..40).prop_map(Op::Erase),
+            4 => (0u32..40, 0u64..8).prop_map(|(k, d)| Op::Adjust(k, d)),
+            1 => Just(Op::Clear),
+        ]
+    }
+
+    /// Runs `ops` on a heap and on a model: a Vec of (deadline, seq, key)
+    /// kept sorted. `limit` is the capacity of a fixed heap.
+    fn against_model<S: Storage>(ops: &[Op], limit: usize, start_seq: u32) {
+        let mut heap = TimerHeap::<S>::new();
+        heap.set_next_seq(start_seq);
+        let mut model: std::vec::Vec<(u64, u64, u32)> = std::vec::Vec::new();
+        let mut seq = 0u64;
+        for op in ops {
+            match *op {
+                Op::Push(k, d) => {
+                    if model.iter().any(|e| e.2 == k) {
+                        continue;
+                    }
+                    let fits = model.len() < limit && (k as usize) < limit;
+                    let r = heap.push(k, Instant::from_nanos(d));
+                    assert_eq!(r.is_ok(), fits, "push {k} with {} entries: {r:?}", model.len());
+                    if fits {
+                        model.push((d, seq, k));
+                        seq += 1;
+                    }
+                }
+                Op::Pop => {
+                    let want = model.first().map(|e| (e.2, Instant::from_nanos(e.0)));
+                    assert_eq!(heap.pop(), want);
+                    if !model.is_empty() {
+                        model.remove(0);
+                    }
+                }
+                Op::Erase(k) => {
+                    let at = model.iter().position(|e| e.2 == k);
+                    assert_eq!(heap.erase(k), at.is_some());
+                    if let Some(i) = at {
+                        model.remove(i);
+                    }
+                }
+                Op::Adjust(k, d) => {
+                    let at = model.iter().position(|e| e.2 == k);
+                    let fits = at.is_some() || (model.len() < limit && (k as usize) < limit);
+                    let r = heap.adjust(k, Instant::from_nanos(d));
+                    assert_eq!(r.is_ok(), fits);
+                    if let Some(i) = at {
+                        model.remove(i);
+                    }
+                    if fits {
+                        model.push((d, seq, k));
+                        seq += 1;
+                    }
+                }
+                Op::Clear => {
+                    heap.clear();
+                    model.clear();
+                }
+            }
+            model.sort_unstable();
+            heap.check();
+            assert_eq!(heap.len(), model.len());
+            assert_eq!(heap.is_empty(), model.is_empty());
+            assert_eq!(heap.top(), model.first().map(|e| (e.2, Instant::from_nanos(e.0))));
+            for k in 0..40 {
+                let want = model.iter().find(|e| e.2 == k).map(|e| Instant::from_nanos(e.0));
+                assert_eq!(heap.deadline(k), want);
+                assert_eq!(heap.contains(k), want.is_some());
+            }
+            let mut all: std::vec::Vec<(u32, Instant)> = heap.iter().collect();
+            all.sort_unstable();
+            let mut want: std::vec::Vec<(u32, Instant)> =
+                model.iter().map(|e| (e.2, Instant::from_nanos(e.0))).collect();
+            want.sort_unstable();
+            assert_eq!(all, want);
+        }
+        // Draining pops in model order, FIFO among equal deadlines.
+        for e in model {
+            assert_eq!(heap.pop(), Some((e.2, Instant::from_nanos(e.0))));
+        }
+        assert_eq!(heap.pop(), None);
+    }
+
+    proptest! {
+        #[test]
+        fn fixed_matches_model(ops in proptest::collection::vec(op(), 0..200)) {
+            against_model::<Fixed<24>>(&ops, 24, 0);
+        }
+
+        #[test]
+        fn fixed_matches_model_across_sequence_wrap(ops in proptest::collection::vec(op(), 0..200)) {
+            against_model::<Fixed<24>>(&ops, 24, u32::MAX - 20);
+        }
+    }
+
+    #[cfg(feature = "alloc")]
+    proptest! {
+        #[test]
+        fn growable_matches_model(ops in proptest::collection::vec(op(), 0..300)) {
+            against_model::<Growable>(&ops, usize::MAX, 0);
+        }
+
+        #[test]
+        fn growable_matches_model_across_sequence_wrap(ops in proptest::collection::vec(op(), 0..300)) {
+            against_model::<Growable>(&ops, usize::MAX, u32::MAX - 50);
+        }
+    }
+}

@@ -1,0 +1,467 @@
+//! The active queues of a base (libevent's `activequeues` and
+//! `active_later_queue`).
+//!
+//! One FIFO queue per priority (`1..=255` of them, 0 the most urgent) holds
+//! the keys whose callbacks are due; the loop drains the lowest non-empty
+//! priority first. A separate active-later queue holds keys activated "for
+//! the next iteration"; [`ActiveQueues::promote_later`] moves them to their
+//! own priority queues at the start of an iteration. A key is in at most one
+//! queue. Every operation is O(1); finding the most urgent non-empty queue
+//! reads a 256-bit occupancy bitmap.
+
+use crate::{Buf, Error, KeyLinks, ListHead, Storage};
+
+/// One more than the largest number of priorities (libevent's
+/// `EVENT_MAX_PRIORITIES`): a base has `1..MAX_PRIORITIES` priorities.
+pub const MAX_PRIORITIES: usize = 256;
+
+/// Per-key state: the key is in no queue.
+const NONE: u16 = u16::MAX;
+/// Per-key state bit: the key is in the active-later queue.
+const LATER: u16 = 0x100;
+
+/// The per-priority active queues and the active-later queue.
+pub struct ActiveQueues<S: Storage> {
+    links: KeyLinks<S>,
+    /// `state[key]`: [`NONE`], or the key's priority, with [`LATER`] set
+    /// while it waits in the active-later queue.
+    state: S::Vec<u16>,
+    heads: [ListHead; MAX_PRIORITIES],
+    later: ListHead,
+    /// Bit `p` is set when queue `p` is not empty.
+    occupied: [u64; MAX_PRIORITIES / 64],
+    npriorities: u16,
+    /// Keys in any queue, active-later included.
+    len: usize,
+}
+
+impl<S: Storage> Default for ActiveQueues<S> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S: Storage> core::fmt::Debug for ActiveQueues<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ActiveQueues")
+            .field("npriorities", &self.npriorities)
+            .field("active", &DebugIter(|| self.iter_active()))
+            .field("later", &DebugIter(|| self.iter_later()))
+            .finish()
+    }
+}
+
+/// Formats what an iterator yields as a list.
+struct DebugIter<F>(F);
+impl<I: Iterator<Item: core::fmt::Debug>, F: Fn() -> I> core::fmt::Debug for DebugIter<F> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries((self.0)()).finish()
+    }
+}
+
+impl<S: Storage> ActiveQueues<S> {
+    /// Empty queues with one priority (libevent's default after base
+    /// construction).
+    pub fn new() -> Self {
+        ActiveQueues {
+            links: KeyLinks::new(),
+            state: Default::default(),
+            heads: [ListHead::EMPTY; MAX_PRIORITIES],
+            later: ListHead::EMPTY,
+            occupied: [0; MAX_PRIORITIES / 64],
+            npriorities: 1,
+            len: 0,
+        }
+    }
+
+    /// How many priorities there are (`0..npriorities` are valid).
+    #[inline]
+    pub fn npriorities(&self) -> usize {
+        usize::from(self.npriorities)
+    }
+
+    /// libevent's `event_base_priority_init`: sets the number of priorities.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPriorityCount`] unless `1 <= n <= 255`;
+    /// [`Error::EventsActive`] while any key is queued (active-later
+    /// included), even when `n` is the current count.
+    pub fn set_priorities(&mut self, n: usize) -> Result<(), Error> {
+        if !(1..MAX_PRIORITIES).contains(&n) {
+            return Err(Error::InvalidPriorityCount(n));
+        }
+        if self.len != 0 {
+            return Err(Error::EventsActive);
+        }
+        self.npriorities = n as u16;
+        Ok(())
+    }
+
+    /// The priority new events get: `npriorities / 2`, as in libevent.
+    #[inline]
+    pub fn default_priority(&self) -> u8 {
+        (self.npriorities / 2) as u8
+    }
+
+    /// Makes the queues able to hold `key` (and every smaller key). Queueing
+    /// a key never fails once it is reserved.
+    ///
+    /// # Errors
+    /// [`Error::Capacity`] when a fixed table cannot reach `key`; nothing
+    /// changes then.
+    pub fn reserve_key(&mut self, key: u32) -> Result<(), Error> {
+        let len = key as usize + 1;
+        if len > self.state.len() {
+            // Reserve both tables before growing either.
+            self.state.try_reserve(len - self.state.len(), "active queue keys")?;
+            self.links.reserve_key(key)?;
+            self.state.try_grow_to(len, "active queue keys", || NONE)?;
+        }
+        Ok(())
+    }
+
+    /// Appends `key`, which must be in no queue, to the queue of `pri`.
+    ///
+    /// # Panics
+    /// If `key` was not reserved with [`reserve_key`](Self::reserve_key).
+    #[inline]
+    pub fn push(&mut self, key: u32, pri: u8) {
+        debug_assert!(usize::from(pri) < self.npriorities(), "priority {pri} out of range");
+        debug_assert!(!self.is_queued(key), "ActiveQueues::push: key {key} is already queued");
+        self.state[key as usize] = u16::from(pri);
+        self.links.push_back(&mut self.heads[usize::from(pri)], key);
+        self.occupied[usize::from(pri) / 64] |= 1 << (pri % 64);
+        self.len += 1;
+    }
+
+    /// Appends `key`, which must be in no queue, to the active-later queue;
+    /// [`promote_later`](Self::promote_later) will move it to the queue of
+    /// `pri`.
+    ///
+    /// # Panics
+    /// If `key` was not reserved with [`reserve_key`](Self::reserve_key).
+    #[inline]
+    pub fn push_later(&mut self, key: u32, pri: u8) {
+        debug_assert!(usize::from(pri) < self.npriorities(), "priority {pri} out of range");
+        debug_assert!(
+            !self.is_queued(key),
+            "ActiveQueues::push_later: key {key} is already queued"
+        );
+        self.state[key as usize] = LATER | u16::from(pri);
+        self.links.push_back(&mut self.later, key);
+        self.len += 1;
+    }
+
+    /// Takes `key` out of whichever queue holds it; returns whether one did.
+    #[inline]
+    pub fn remove(&mut self, key: u32) -> bool {
+        let Some(&st) = self.state.get(key as usize) else {
+            return false;
+        };
+        if st == NONE {
+            return false;
+        }
+        self.state[key as usize] = NONE;
+        self.len -= 1;
+        if st & LATER != 0 {
+            self.links.remove(&mut self.later, key);
+        } else {
+            let pri = usize::from(st);
+            self.links.remove(&mut self.heads[pri], key);
+            if self.heads[pri].is_empty() {
+                self.occupied[pri / 64] &= !(1 << (pri % 64));
+            }
+        }
+        true
+    }
+
+    /// Whether `key` is in a queue (active or active-later).
+    #[inline]
+    pub fn is_queued(&self, key: u32) -> bool {
+        self.state.get(key as usize).is_some_and(|&s| s != NONE)
+    }
+
+    /// Whether `key` is in the active-later queue.
+    #[inline]
+    pub fn is_later(&self, key: u32) -> bool {
+        self.state
+            .get(key as usize)
+            .is_some_and(|&s| s != NONE && s & LATER != 0)
+    }
+
+    /// The priority `key` is queued with (active or active-later).
+    #[inline]
+    pub fn priority(&self, key: u32) -> Option<u8> {
+        self.state
+            .get(key as usize)
+            .and_then(|&s| (s != NONE).then_some(s as u8))
+    }
+
+    /// Takes the front key of the queue of `pri`.
+    #[inline]
+    pub fn pop(&mut self, pri: u8) -> Option<u32> {
+        let p = usize::from(pri);
+        let key = self.links.pop_front(&mut self.heads[p])?;
+        if self.heads[p].is_empty() {
+            self.occupied[p / 64] &= !(1 << (p % 64));
+        }
+        self.state[key as usize] = NONE;
+        self.len -= 1;
+        Some(key)
+    }
+
+    /// The most urgent (numerically lowest) priority whose queue is not
+    /// empty. The active-later queue does not count.
+    #[inline]
+    pub fn first_nonempty(&self) -> Option<u8> {
+        self.occupied
+            .iter()
+            .enumerate()
+            .find(|(_, w)| **w != 0)
+            .map(|(i, w)| (i * 64 + w.trailing_zeros() as usize) as u8)
+    }
+
+    /// Moves every active-later key, in order, to the back of the queue of
+    /// its priority (libevent's `event_base_process_active_later`).
+    pub fn promote_later(&mut self) {
+        while let Some(key) = self.links.pop_front(&mut self.later) {
+            let pri = self.state[key as usize] & !LATER;
+            self.state[key as usize] = pri;
+            let p = usize::from(pri);
+            self.links.push_back(&mut self.heads[p], key);
+            self.occupied[p / 64] |= 1 << (p % 64);
+        }
+    }
+
+    /// How many keys are queued, active-later included.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no key is queued, active-later included.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Every active key as `(priority, key)`, most urgent first, FIFO within
+    /// a priority (for dumps).
+    pub fn iter_active(&self) -> impl Iterator<Item = (u8, u32)> + '_ {
+        self.heads[..self.npriorities()]
+            .iter()
+            .enumerate()
+            .flat_map(move |(p, h)| self.links.iter(h).map(move |k| (p as u8, k)))
+    }
+
+    /// Every active-later key, in order (for dumps).
+    pub fn iter_later(&self) -> impl Iterator<Item = u32> + '_ {
+        self.links.iter(&self.later)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Fixed;
+    #[cfg(feature = "alloc")]
+    use crate::Growable;
+    use proptest::prelude::*;
+    use std::collections::VecDeque;
+    use std::vec::Vec;
+
+    fn basics<S: Storage>() {
+        let mut q = ActiveQueues::<S>::new();
+        assert_eq!(q.npriorities(), 1);
+        assert_eq!(q.default_priority(), 0);
+        assert_eq!(q.set_priorities(0), Err(Error::InvalidPriorityCount(0)));
+        assert_eq!(q.set_priorities(256), Err(Error::InvalidPriorityCount(256)));
+        q.set_priorities(255).unwrap();
+        assert_eq!(q.default_priority(), 127);
+        q.set_priorities(3).unwrap();
+        assert_eq!(q.default_priority(), 1);
+        for k in 0..8 {
+            q.reserve_key(k).unwrap();
+        }
+        assert_eq!(q.first_nonempty(), None);
+        q.push(0, 2);
+        q.push(1, 1);
+        q.push(2, 1);
+        q.push_later(3, 0);
+        assert_eq!(q.len(), 4);
+        assert_eq!(q.set_priorities(3), Err(Error::EventsActive));
+        assert_eq!(q.first_nonempty(), Some(1));
+        assert!(q.is_later(3) && q.is_queued(3) && !q.is_later(0) && !q.is_queued(7) && !q.is_queued(100));
+        assert_eq!(q.priority(3), Some(0));
+        assert_eq!(q.iter_active().collect::<Vec<_>>(), [(1, 1), (1, 2), (2, 0)]);
+        assert_eq!(q.iter_later().collect::<Vec<_>>(), [3]);
+        q.promote_later();
+        assert_eq!(q.first_nonempty(), Some(0));
+        assert_eq!(q.pop(0), Some(3));
+        assert_eq!(q.pop(0), None);
+        assert!(q.remove(1));
+        assert!(!q.remove(1));
+        assert_eq!(q.pop(1), Some(2));
+        assert_eq!(q.first_nonempty(), Some(2));
+        assert_eq!(q.pop(2), Some(0));
+        assert!(q.is_empty());
+        // Only the later queue holding something still blocks set_priorities.
+        q.push_later(5, 2);
+        assert_eq!(q.set_priorities(2), Err(Error::EventsActive));
+        assert!(q.remove(5));
+        q.set_priorities(2).unwrap();
+    }
+
+    #[test]
+    fn basics_fixed() {
+        basics::<Fixed<8>>();
+        let mut q = ActiveQueues::<Fixed<8>>::new();
+        assert!(matches!(q.reserve_key(8), Err(Error::Capacity { .. })));
+        assert!(!q.is_queued(8));
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn basics_growable() {
+        basics::<Growable>();
+    }
+
+    #[test]
+    fn bitmap_covers_every_priority() {
+        let mut q = ActiveQueues::<Fixed<2>>::new();
+        q.set_priorities(255).unwrap();
+        q.reserve_key(1).unwrap();
+        for p in (0..255u8).rev() {
+            q.push(0, p);
+            q.push(1, 254);
+            assert_eq!(q.first_nonempty(), Some(p));
+            assert!(q.remove(1));
+            assert_eq!(q.pop(p), Some(0));
+            assert_eq!(q.first_nonempty(), None);
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        SetPriorities(usize),
+        Push(u32, u8),
+        PushLater(u32, u8),
+        Remove(u32),
+        Pop(u8),
+        PopFirst,
+        Promote,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            1 => prop_oneof![0usize..6, 250usize..260].prop_map(Op::SetPriorities),
+            6 => (0u32..16, any::<u8>()).prop_map(|(k, p)| Op::Push(k, p)),
+            3 => (0u32..16, any::<u8>()).prop_map(|(k, p)| Op::PushLater(k, p)),
+            3 => (0u32..16).prop_map(Op::Remove),
+            2 => any::<u8>().prop_map(Op::Pop),
+            3 => Just(Op::PopFirst),
+            1 => Just(Op::Promote),
+        ]
+    }
+
+    /// The queues against a `VecDeque` per priority plus one for later.
+    fn against_model<S: Storage>(ops: &[Op]) {
+        let mut q = ActiveQueues::<S>::new();
+        q.reserve_key(15).unwrap();
+        let mut n = 1usize;
+        let mut active: Vec<VecDeque<u32>> = (0..255).map(|_| VecDeque::new()).collect();
+        let mut later: VecDeque<(u32, u8)> = VecDeque::new();
+        for op in ops {
+            let queued = |active: &Vec<VecDeque<u32>>, later: &VecDeque<(u32, u8)>, k: u32| {
+                active.iter().any(|a| a.contains(&k)) || later.iter().any(|e| e.0 == k)
+            };
+            let count = active.iter().map(VecDeque::len).sum::<usize>() + later.len();
+            match *op {
+                Op::SetPriorities(m) => {
+                    let want = if !(1..=255).contains(&m) {
+                        Err(Error::InvalidPriorityCount(m))
+                    } else if count > 0 {
+                        Err(Error::EventsActive)
+                    } else {
+                        n = m;
+                        Ok(())
+                    };
+                    assert_eq!(q.set_priorities(m), want);
+                }
+                Op::Push(k, p) => {
+                    let p = (usize::from(p) % n) as u8;
+                    if !queued(&active, &later, k) {
+                        q.push(k, p);
+                        active[usize::from(p)].push_back(k);
+                    }
+                }
+                Op::PushLater(k, p) => {
+                    let p = (usize::from(p) % n) as u8;
+                    if !queued(&active, &later, k) {
+                        q.push_later(k, p);
+                        later.push_back((k, p));
+                    }
+                }
+                Op::Remove(k) => {
+                    let was = queued(&active, &later, k);
+                    assert_eq!(q.remove(k), was);
+                    active.iter_mut().for_each(|a| a.retain(|&x| x != k));
+                    later.retain(|e| e.0 != k);
+                }
+                Op::Pop(p) => {
+                    let p = (usize::from(p) % n) as u8;
+                    assert_eq!(q.pop(p), active[usize::from(p)].pop_front());
+                }
+                Op::PopFirst => {
+                    let want = active.iter().position(|a| !a.is_empty());
+                    assert_eq!(q.first_nonempty().map(usize::from), want);
+                    if let Some(p) = want {
+                        assert_eq!(q.pop(p as u8), active[p].pop_front());
+                    }
+                }
+                Op::Promote => {
+                    q.promote_later();
+                    for (k, p) in later.drain(..) {
+                        active[usize::from(p)].push_back(k);
+                    }
+                }
+            }
+            let count = active.iter().map(VecDeque::len).sum::<usize>() + later.len();
+            assert_eq!(q.len(), count);
+            assert_eq!(q.is_empty(), count == 0);
+            assert_eq!(q.npriorities(), n);
+            let want: Vec<(u8, u32)> = active
+                .iter()
+                .enumerate()
+                .flat_map(|(p, a)| a.iter().map(move |&k| (p as u8, k)))
+                .collect();
+            assert_eq!(q.iter_active().collect::<Vec<_>>(), want);
+            assert_eq!(
+                q.iter_later().collect::<Vec<_>>(),
+                later.iter().map(|e| e.0).collect::<Vec<_>>()
+            );
+            for k in 0..16 {
+                let l = later.iter().find(|e| e.0 == k);
+                let a = active.iter().position(|a| a.contains(&k));
+                assert_eq!(q.is_later(k), l.is_some());
+                assert_eq!(q.is_queued(k), l.is_some() || a.is_some());
+                assert_eq!(q.priority(k), l.map(|e| e.1).or(a.map(|p| p as u8)));
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn fixed_matches_model(ops in proptest::collection::vec(op(), 0..200)) {
+            against_model::<Fixed<16>>(&ops);
+        }
+    }
+
+    #[cfg(feature = "alloc")]
+    proptest! {
+        #[test]
+        fn growable_matches_model(ops in proptest::collection::vec(op(), 0..200)) {
+            against_model::<Growable>(&ops);
+        }
+    }
+}
