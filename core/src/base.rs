@@ -1,0 +1,476 @@
+//! The event base: construction, queries, time, priorities, teardown.
+
+use core::cell::Cell;
+use core::time::Duration;
+
+use critical_section::Mutex;
+
+use crate::event::{Kind, Slot, state};
+use crate::fdmap::HandleMap;
+use crate::platform::{Backend, Platform};
+use crate::slab::Slab;
+use crate::timers::Timers;
+use crate::{
+    ActiveQueues, BaseFlags, Changelist, Config, DispatchLimits, Error, EventId, Features, Instant, Method,
+    Rejection, SelectionReport, Storage, What, config,
+};
+
+bitflags::bitflags! {
+    /// Which counters [`EventBase::num_events`] adds up (libevent's
+    /// `EVENT_BASE_COUNT_*`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub struct Count: u8 {
+        /// Active and active-later callbacks, internal ones included.
+        const ACTIVE = 1;
+        /// Virtual events ([`EventBase::add_virtual`]).
+        const VIRTUAL = 2;
+        /// Queue memberships of user events: registered, timer, active and
+        /// active-later each count once.
+        const ADDED = 4;
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Counts {
+    pub(crate) added: usize,
+    pub(crate) active: usize,
+    pub(crate) virtual_: usize,
+    pub(crate) max_added: usize,
+    pub(crate) max_active: usize,
+    pub(crate) max_virtual: usize,
+}
+
+impl Counts {
+    pub(crate) fn add_member(&mut self, slot_state: u8) {
+        if slot_state & state::INTERNAL == 0 {
+            self.added += 1;
+            self.max_added = self.max_added.max(self.added);
+        }
+    }
+    pub(crate) fn del_member(&mut self, slot_state: u8) {
+        if slot_state & state::INTERNAL == 0 {
+            self.added -= 1;
+        }
+    }
+}
+
+/// How a loop run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// `loop_exit`, `loop_break`, or a `ONCE`/`NONBLOCK` run finished
+    /// (libevent's 0).
+    Done,
+    /// Nothing was pending or active (libevent's 1).
+    NoEvents,
+}
+
+/// Everything of a base but its backend and changelist, so a backend can
+/// report readiness into it while they are borrowed.
+pub(crate) struct Core<P: Platform, S: Storage> {
+    pub(crate) platform: P,
+    pub(crate) slots: Slab<Slot<P, S>, S>,
+    pub(crate) queues: ActiveQueues<S>,
+    pub(crate) timers: Timers<S>,
+    pub(crate) handles: HandleMap<S>,
+    pub(crate) counts: Counts,
+    pub(crate) cache: Option<Instant>,
+    pub(crate) flags: BaseFlags,
+    pub(crate) precise: bool,
+    pub(crate) limits: DispatchLimits,
+    pub(crate) loop_running: bool,
+    /// Priority being drained, or `u32::MAX` outside `process_active`.
+    pub(crate) running_priority: u32,
+    pub(crate) running_event: Option<u32>,
+    pub(crate) break_requested: bool,
+    pub(crate) exit_requested: bool,
+    pub(crate) continue_requested: bool,
+    pub(crate) got_break: bool,
+    pub(crate) got_exit: bool,
+    pub(crate) skip_finalizers: bool,
+}
+
+/// One event loop: libevent's `event_base`, over platform `P` with storage `S`.
+///
+/// Events are made with [`EventBase::new_event`] and named by [`EventId`]s;
+/// callbacks get `&mut EventBase`, so they may add, delete, activate or free
+/// any event, their own included, and stop the loop.
+pub struct EventBase<P: Platform, S: Storage> {
+    pub(crate) core: Core<P, S>,
+    pub(crate) changelist: Changelist<S>,
+    pub(crate) backend: P::Backend,
+}
+
+static NEXT_TAG: Mutex<Cell<u32>> = Mutex::new(Cell::new(1));
+
+fn next_tag() -> u32 {
+    critical_section::with(|cs| {
+        let cell = NEXT_TAG.borrow(cs);
+        let tag = cell.get();
+        cell.set(tag.wrapping_add(1));
+        tag
+    })
+}
+
+impl<P: Platform, S: Storage> EventBase<P, S> {
+    /// A base with the default config (libevent's `event_base_new`).
+    ///
+    /// # Errors
+    /// [`Error::NoBackend`] when no method of the platform can be opened.
+    pub fn new(platform: P) -> Result<Self, Error> {
+        Self::with_config(platform, &Config::default())
+    }
+
+    /// A base with `config` (libevent's `event_base_new_with_config`): the
+    /// first method of the platform, in preference order, that the config
+    /// and the environment allow and that opens.
+    ///
+    /// # Errors
+    /// [`Error::NoBackend`] saying, for each method, why it was not chosen.
+    pub fn with_config(mut platform: P, config: &Config) -> Result<Self, Error> {
+        let use_env = !config.flags().contains(BaseFlags::IGNORE_ENV);
+        let mut flags = config.flags();
+        if use_env && platform.env("EVENT_PRECISE_TIMER") {
+            flags |= BaseFlags::PRECISE_TIMER;
+        }
+        if use_env && platform.env("EVENT_EPOLL_USE_CHANGELIST") {
+            flags |= BaseFlags::EPOLL_USE_CHANGELIST;
+        }
+        let mut opened = config.clone();
+        opened.set_flag(flags);
+
+        let mut report = SelectionReport::new();
+        let mut backend = None;
+        for method in platform.methods() {
+            let verdict = config::rejection(config, method, &mut |name| platform.env(name));
+            let verdict = match verdict {
+                Some(why) => Some(why),
+                None => match platform.open(method, &opened) {
+                    Ok(b) => {
+                        backend = Some(b);
+                        None
+                    }
+                    Err(_) => Some(Rejection::OpenFailed),
+                },
+            };
+            match verdict {
+                Some(why) => {
+                    let _ = report.push((method.name, why));
+                }
+                None => break,
+            }
+        }
+        let Some(backend) = backend else {
+            return Err(Error::NoBackend(report));
+        };
+        if platform.env("EVENT_SHOW_METHOD") {
+            platform.show_method(backend.method().name);
+        }
+        if let Some(inbox) = platform.inbox() {
+            inbox.set_waker(if flags.contains(BaseFlags::NOLOCK) { None } else { backend.waker() });
+        }
+        let tag = next_tag();
+        Ok(EventBase {
+            core: Core {
+                platform,
+                slots: Slab::new(tag),
+                queues: ActiveQueues::new(),
+                timers: Timers::new(),
+                handles: HandleMap::new(),
+                counts: Counts::default(),
+                cache: None,
+                precise: flags.contains(BaseFlags::PRECISE_TIMER),
+                flags,
+                limits: config.dispatch_limits(),
+                loop_running: false,
+                running_priority: u32::MAX,
+                running_event: None,
+                break_requested: false,
+                exit_requested: false,
+                continue_requested: false,
+                got_break: false,
+                got_exit: false,
+                skip_finalizers: false,
+            },
+            changelist: Changelist::new(),
+            backend,
+        })
+    }
+
+    /// The backend's method (libevent's `event_base_get_method`).
+    pub fn method(&self) -> &'static Method {
+        self.backend.method()
+    }
+
+    /// The backend's features.
+    pub fn features(&self) -> Features {
+        self.backend.method().features
+    }
+
+    /// The base's flags, after the environment was read.
+    pub fn flags(&self) -> BaseFlags {
+        self.core.flags
+    }
+
+    /// The platform (to reach its services, e.g. a simulated clock).
+    pub fn platform(&self) -> &P {
+        &self.core.platform
+    }
+
+    /// The platform, mutably.
+    pub fn platform_mut(&mut self) -> &mut P {
+        &mut self.core.platform
+    }
+
+    /// The number of priorities.
+    pub fn npriorities(&self) -> usize {
+        self.core.queues.npriorities()
+    }
+
+    /// Sets the number of priorities (libevent's `event_base_priority_init`):
+    /// `n` in `1..=255`; events made afterwards get priority `n / 2`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPriorityCount`], or [`Error::EventsActive`] while any
+    /// callback is active. The base is unchanged then.
+    pub fn priority_init(&mut self, n: usize) -> Result<(), Error> {
+        self.core.queues.set_priorities(n)
+    }
+
+    /// Monotonic "now": the cached time inside the loop, else the clock.
+    pub fn now(&mut self) -> Instant {
+        self.core.now()
+    }
+
+    /// Reads the monotonic clock, bypassing the cache
+    /// (libevent's `event_gettime_monotonic`).
+    pub fn gettime_monotonic(&mut self) -> Instant {
+        self.core.platform.now(self.core.precise)
+    }
+
+    /// Refreshes the cached time, if the loop is running and caching is on
+    /// (libevent's `event_base_update_cache_time`).
+    pub fn update_cache_time(&mut self) {
+        if self.core.loop_running {
+            self.core.update_cache();
+        }
+    }
+
+    /// Wall-clock time of day, from the cached time when the loop holds one
+    /// (libevent's `event_base_gettimeofday_cached`).
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] when the platform has no wall clock.
+    pub fn gettimeofday_cached(&mut self) -> Result<Duration, Error> {
+        let mono = self.core.now();
+        self.core.to_wall(mono).ok_or(Error::Unsupported("wall clock"))
+    }
+
+    /// Sum of the counters in `which` (libevent's `event_base_get_num_events`).
+    pub fn num_events(&self, which: Count) -> usize {
+        let c = &self.core.counts;
+        let mut n = 0;
+        if which.contains(Count::ACTIVE) {
+            n += c.active;
+        }
+        if which.contains(Count::VIRTUAL) {
+            n += c.virtual_;
+        }
+        if which.contains(Count::ADDED) {
+            n += c.added;
+        }
+        n
+    }
+
+    /// Sum of the high-water marks in `which`; `clear` resets those read
+    /// to the current values (libevent's `event_base_get_max_events`).
+    pub fn max_events(&mut self, which: Count, clear: bool) -> usize {
+        let c = &mut self.core.counts;
+        let mut n = 0;
+        if which.contains(Count::ACTIVE) {
+            n += c.max_active;
+            if clear {
+                c.max_active = c.active;
+            }
+        }
+        if which.contains(Count::VIRTUAL) {
+            n += c.max_virtual;
+            if clear {
+                c.max_virtual = c.virtual_;
+            }
+        }
+        if which.contains(Count::ADDED) {
+            n += c.max_added;
+            if clear {
+                c.max_added = c.added;
+            }
+        }
+        n
+    }
+
+    /// Keeps the loop from returning [`Exit::NoEvents`] (libevent's virtual
+    /// events): each call holds it alive until a matching `del_virtual`.
+    pub fn add_virtual(&mut self) {
+        let c = &mut self.core.counts;
+        c.virtual_ += 1;
+        c.max_virtual = c.max_virtual.max(c.virtual_);
+    }
+
+    /// Releases one [`EventBase::add_virtual`].
+    pub fn del_virtual(&mut self) {
+        self.core.counts.virtual_ = self.core.counts.virtual_.saturating_sub(1);
+    }
+
+    /// The event whose callback is running now, if called from a callback.
+    pub fn running_event(&self) -> Option<EventId> {
+        self.core.running_event.and_then(|i| self.core.slots.id_of(i))
+    }
+
+    /// Rebuilds the backend after `fork` (libevent's `event_reinit`): a new
+    /// kernel object, every handle and signal registered again, a new
+    /// wake-up. Call it in the child if it keeps using the base.
+    ///
+    /// # Errors
+    /// [`Error::Os`] when the backend cannot be rebuilt; the first handle or
+    /// signal that cannot be registered again.
+    pub fn reinit(&mut self) -> Result<(), Error> {
+        self.backend.reinit()?;
+        self.changelist.clear();
+        if let Some(inbox) = self.core.platform.inbox() {
+            let nolock = self.core.flags.contains(BaseFlags::NOLOCK);
+            inbox.set_waker(if nolock { None } else { self.backend.waker() });
+        }
+        self.core.handles.reregister(&mut self.backend)
+    }
+
+    /// Whether the last loop run ended through `loop_exit`.
+    pub fn got_exit(&self) -> bool {
+        self.core.got_exit
+    }
+
+    /// Whether the last loop run ended through `loop_break`.
+    pub fn got_break(&self) -> bool {
+        self.core.got_break
+    }
+
+    /// Frees the base without running pending finalizers
+    /// (libevent's `event_base_free_nofinalize`).
+    pub fn free_nofinalize(mut self) {
+        self.core.skip_finalizers = true;
+    }
+}
+
+impl<P: Platform, S: Storage> Core<P, S> {
+    pub(crate) fn now(&mut self) -> Instant {
+        match self.cache {
+            Some(t) => t,
+            None => self.platform.now(self.precise),
+        }
+    }
+
+    pub(crate) fn update_cache(&mut self) {
+        self.cache =
+            if self.flags.contains(BaseFlags::NO_CACHE_TIME) { None } else { Some(self.platform.now(self.precise)) };
+    }
+
+    /// Converts a monotonic instant to wall-clock time, with the offset read now.
+    pub(crate) fn to_wall(&mut self, mono: Instant) -> Option<Duration> {
+        let wall = self.platform.wall_now()?;
+        let now = self.platform.now(self.precise);
+        let offset = wall.checked_sub(Duration::from_nanos(now.as_nanos()));
+        Some(match offset {
+            Some(off) => off + Duration::from_nanos(mono.as_nanos()),
+            None => wall.saturating_sub(now.saturating_since(mono)),
+        })
+    }
+
+    /// Activates slot `key` with `res` (libevent's `event_active_nolock_`):
+    /// ORs into a pending activation, promotes an active-later one.
+    pub(crate) fn activate(&mut self, key: u32, res: What, ncalls: u16) {
+        let slot = self.slots.at_mut(key);
+        if slot.has(state::FINALIZING) && !res.contains(What::FINALIZE) {
+            return;
+        }
+        if slot.events.contains(What::SIGNAL) {
+            slot.ncalls = ncalls;
+        }
+        let priority = slot.priority;
+        let slot_state = slot.state;
+        if self.queues.is_queued(key) {
+            slot.res |= res;
+            if self.queues.is_later(key) {
+                self.queues.remove(key);
+                self.queues.push(key, priority);
+            } else {
+                return;
+            }
+        } else {
+            slot.res = res;
+            self.queues.push(key, priority);
+            self.counts.active += 1;
+            self.counts.max_active = self.counts.max_active.max(self.counts.active);
+            self.counts.add_member(slot_state);
+        }
+        if (priority as u32) < self.running_priority && self.running_priority != u32::MAX {
+            self.continue_requested = true;
+        }
+    }
+
+    /// Takes slot `key` off the active or active-later queue.
+    pub(crate) fn deactivate(&mut self, key: u32) {
+        if self.queues.remove(key) {
+            self.counts.active -= 1;
+            let st = self.slots.at(key).state;
+            self.counts.del_member(st);
+        }
+    }
+
+    /// Makes a new slot (internal bookkeeping shared by user and internal events).
+    pub(crate) fn insert_slot(&mut self, slot: Slot<P, S>) -> Result<EventId, Error> {
+        let id = self.slots.insert(slot)?;
+        if let Err(e) = self.queues.reserve_key(id.index) {
+            self.slots.remove(id.index);
+            return Err(e);
+        }
+        Ok(id)
+    }
+
+    pub(crate) fn empty_slot(&self, source: crate::Source, events: What, callback: Kind<P, S>) -> Slot<P, S> {
+        Slot {
+            source,
+            events,
+            res: What::empty(),
+            priority: self.queues.default_priority(),
+            state: 0,
+            common: 0,
+            ncalls: 0,
+            deadline: Instant::ZERO,
+            interval: 0,
+            callback,
+        }
+    }
+}
+
+impl<P: Platform, S: Storage> Drop for EventBase<P, S> {
+    /// libevent's `event_base_free`: pending finalizers run (they may queue
+    /// more), then everything is released; the backend's own drop closes its
+    /// kernel objects and restores signal handlers.
+    fn drop(&mut self) {
+        self.core.running_priority = u32::MAX;
+        while !self.core.skip_finalizers {
+            let mut ran = false;
+            while let Some(pri) = self.core.queues.first_nonempty() {
+                let Some(key) = self.core.queues.pop(pri) else { break };
+                self.core.counts.active -= 1;
+                if self.core.slots.at(key).has(state::FINALIZING) {
+                    self.run_finalizer(key);
+                    ran = true;
+                }
+            }
+            self.core.queues.promote_later();
+            if !ran && self.core.queues.is_empty() {
+                break;
+            }
+        }
+    }
+}
+

@@ -1,0 +1,408 @@
+//! The verbs on one event: new, add, del, active, pending, priority, once,
+//! finalize, free.
+
+use core::time::Duration;
+
+use crate::event::{Kind, Slot, state};
+use crate::platform::Platform;
+use crate::timers::CommonTimeout;
+use crate::{Callback, Error, EventBase, EventId, Pending, Source, Storage, What, duration_nanos};
+
+impl<P: Platform, S: Storage> EventBase<P, S> {
+    /// Makes an event (libevent's `event_new`): not pending until
+    /// [`add`](Self::add)ed. `Source::Signal` events get `SIGNAL` added to
+    /// `what`; priority is the base's middle one (`npriorities / 2`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidFlags`] for `SIGNAL` with `READ`/`WRITE`/`CLOSED`, or
+    /// `SIGNAL` without a signal source; [`Error::Capacity`] when the event
+    /// table is full.
+    pub fn new_event(&mut self, source: Source, what: What, callback: Callback<P, S>) -> Result<EventId, Error> {
+        let what = check_flags(source, what)?;
+        let slot = self.core.empty_slot(source, what, callback.0);
+        self.core.insert_slot(slot)
+    }
+
+    /// Re-initialises an event that is neither pending nor active
+    /// (libevent's `event_assign` on existing storage, e.g. from a finalizer).
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`]; [`Error::InvalidArgument`] if it is pending or
+    /// active; [`Error::InvalidFlags`] as for `new_event`.
+    pub fn assign(&mut self, id: EventId, source: Source, what: What, callback: Callback<P, S>) -> Result<(), Error> {
+        let key = self.core.slots.check(id)?;
+        let what = check_flags(source, what)?;
+        let slot = self.core.slots.at(key);
+        if slot.state & (state::INSERTED | state::TIMEOUT) != 0 || self.core.queues.is_queued(key) {
+            return Err(Error::InvalidArgument("assign on a pending or active event"));
+        }
+        let fresh = self.core.empty_slot(source, what, callback.0);
+        *self.core.slots.at_mut(key) = fresh;
+        Ok(())
+    }
+
+    /// Deletes and frees an event (libevent's `event_free`); safe from its
+    /// own callback. Its id goes stale.
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`], or a backend error on unregistering (the event
+    /// then stays).
+    pub fn free(&mut self, id: EventId) -> Result<(), Error> {
+        let key = self.core.slots.check(id)?;
+        self.del_key(key)?;
+        self.core.slots.remove(key);
+        Ok(())
+    }
+
+    /// Makes an event pending (libevent's `event_add`): registered for its
+    /// handle or signal, and with `timeout` armed relative to now. A `None`
+    /// timeout keeps an existing timer (use [`remove_timer`](Self::remove_timer)
+    /// to drop it); a new one replaces it.
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`], [`Error::Finalizing`], [`Error::Capacity`],
+    /// [`Error::InvalidHandle`] / [`Error::InvalidSignal`] / [`Error::Os`]
+    /// from the backend. The event is unchanged then.
+    pub fn add(&mut self, id: EventId, timeout: Option<Duration>) -> Result<(), Error> {
+        let key = self.core.slots.check(id)?;
+        self.add_key(key, timeout.map(|t| (t, 0)))
+    }
+
+    /// Like [`add`](Self::add) with a common timeout: the timer joins the
+    /// FIFO queue of events sharing that duration (O(1)).
+    ///
+    /// # Errors
+    /// As [`add`](Self::add); [`Error::InvalidArgument`] for a common timeout
+    /// of another base.
+    pub fn add_common(&mut self, id: EventId, timeout: CommonTimeout) -> Result<(), Error> {
+        let key = self.core.slots.check(id)?;
+        self.check_common(timeout)?;
+        self.add_key(key, Some((timeout.duration(), timeout.queue())))
+    }
+
+    pub(crate) fn add_key(&mut self, key: u32, timeout: Option<(Duration, u8)>) -> Result<(), Error> {
+        let slot = self.core.slots.at(key);
+        if slot.has(state::FINALIZING) {
+            return Err(Error::Finalizing);
+        }
+        if timeout.is_some() && !slot.has(state::TIMEOUT) {
+            self.reserve_timer(key)?;
+        }
+        let slot = self.core.slots.at(key);
+        let wants_map = slot.events.intersects(What::IO | What::SIGNAL);
+        if wants_map && !slot.has(state::INSERTED) {
+            self.register(key)?;
+        }
+        if let Some((interval, common)) = timeout {
+            let slot = self.core.slots.at_mut(key);
+            if slot.events.contains(What::PERSIST) {
+                slot.interval = duration_nanos(interval);
+            }
+            // A pending activation caused by the old timeout is cancelled
+            // (and a signal repeat loop stopped).
+            if self.core.queues.is_queued(key) && slot.res.contains(What::TIMEOUT) {
+                slot.ncalls = 0;
+                self.core.deactivate(key);
+            }
+            self.set_timer_kind(key, common);
+            let deadline = self.core.now().saturating_add(interval);
+            self.schedule(key, deadline)?;
+        }
+        Ok(())
+    }
+
+    /// Registers slot `key` with the fd or signal map.
+    fn register(&mut self, key: u32) -> Result<(), Error> {
+        let slot = self.core.slots.at(key);
+        let (source, events, st) = (slot.source, slot.events, slot.state);
+        match source {
+            Source::Fd(fd) => {
+                self.core.handles.add_fd(&mut self.backend, &mut self.changelist, fd, key, events)?;
+            }
+            Source::Signal(sig) => self.core.handles.add_signal(&mut self.backend, sig, key)?,
+            Source::None => {}
+        }
+        self.core.slots.at_mut(key).state |= state::INSERTED;
+        self.core.counts.add_member(st);
+        Ok(())
+    }
+
+    /// Makes an event neither pending nor active (libevent's `event_del`).
+    /// A no-op on an event that is not pending, or is being finalized.
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`], or a backend error on unregistering.
+    pub fn del(&mut self, id: EventId) -> Result<(), Error> {
+        let key = self.core.slots.check(id)?;
+        if self.core.slots.at(key).has(state::FINALIZING) {
+            return Ok(());
+        }
+        self.del_key(key)
+    }
+
+    pub(crate) fn del_key(&mut self, key: u32) -> Result<(), Error> {
+        let slot = self.core.slots.at(key);
+        let (source, events, st) = (slot.source, slot.events, slot.state);
+        if st & state::INSERTED != 0 {
+            match source {
+                Source::Fd(fd) => self.core.handles.del_fd(&mut self.backend, &mut self.changelist, fd, key, events)?,
+                Source::Signal(sig) => self.core.handles.del_signal(&mut self.backend, sig, key)?,
+                Source::None => {}
+            }
+            self.core.slots.at_mut(key).state &= !state::INSERTED;
+            self.core.counts.del_member(st);
+        }
+        self.core.slots.at_mut(key).ncalls = 0;
+        self.unschedule(key);
+        self.core.deactivate(key);
+        Ok(())
+    }
+
+    /// Disarms only the timer (libevent's `event_remove_timer`), and forgets
+    /// a persistent event's interval.
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`].
+    pub fn remove_timer(&mut self, id: EventId) -> Result<(), Error> {
+        let key = self.core.slots.check(id)?;
+        self.unschedule(key);
+        self.core.slots.at_mut(key).interval = 0;
+        Ok(())
+    }
+
+    /// Activates an event whether or not it is pending (libevent's
+    /// `event_active`). Again before its callback runs, `what` is ORed in.
+    /// For signal events `ncalls` is how often the callback runs.
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`]; [`Error::Finalizing`].
+    pub fn active(&mut self, id: EventId, what: What, ncalls: u16) -> Result<(), Error> {
+        let key = self.core.slots.check(id)?;
+        if self.core.slots.at(key).has(state::FINALIZING) {
+            return Err(Error::Finalizing);
+        }
+        self.core.activate(key, what, ncalls);
+        Ok(())
+    }
+
+    /// Queues an event to run on the next loop iteration, after the next
+    /// poll (libevent's internal `event_active_later_`).
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`]; [`Error::Finalizing`].
+    pub fn active_later(&mut self, id: EventId, what: What) -> Result<(), Error> {
+        let key = self.core.slots.check(id)?;
+        let slot = self.core.slots.at_mut(key);
+        if slot.has(state::FINALIZING) {
+            return Err(Error::Finalizing);
+        }
+        if self.core.queues.is_queued(key) {
+            slot.res |= what;
+            return Ok(());
+        }
+        slot.res = what;
+        let st = slot.state;
+        let priority = slot.priority;
+        self.core.queues.push_later(key, priority);
+        self.core.counts.active += 1;
+        self.core.counts.max_active = self.core.counts.max_active.max(self.core.counts.active);
+        self.core.counts.add_member(st);
+        Ok(())
+    }
+
+    /// Which of `what` hold for the event (libevent's `event_pending`), and
+    /// the timer's deadline when `TIMEOUT` is asked for and armed.
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`].
+    pub fn pending(&mut self, id: EventId, what: What) -> Result<Pending, Error> {
+        let key = self.core.slots.check(id)?;
+        let slot = self.core.slots.at(key);
+        let mut status = What::empty();
+        if slot.has(state::INSERTED) {
+            status |= slot.events & (What::IO | What::SIGNAL);
+        }
+        if self.core.queues.is_queued(key) {
+            status |= slot.res;
+        }
+        if slot.has(state::TIMEOUT) {
+            status |= What::TIMEOUT;
+        }
+        let status = status & what & !What::ET;
+        let deadline = status.contains(What::TIMEOUT).then_some(slot.deadline);
+        let wall_deadline = deadline.and_then(|d| self.core.to_wall(d));
+        Ok(Pending { what: status, deadline, wall_deadline })
+    }
+
+    /// Sets an event's priority (libevent's `event_priority_set`).
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`]; [`Error::InvalidPriority`];
+    /// [`Error::InvalidArgument`] while the event is active or active-later.
+    pub fn set_priority(&mut self, id: EventId, priority: usize) -> Result<(), Error> {
+        let key = self.core.slots.check(id)?;
+        let npriorities = self.core.queues.npriorities();
+        if priority >= npriorities {
+            return Err(Error::InvalidPriority { priority, npriorities });
+        }
+        if self.core.queues.is_queued(key) {
+            return Err(Error::InvalidArgument("cannot change the priority of an active event"));
+        }
+        self.core.slots.at_mut(key).priority = priority as u8;
+        Ok(())
+    }
+
+    /// An event's priority.
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`].
+    pub fn priority(&self, id: EventId) -> Result<usize, Error> {
+        Ok(self.core.slots.get(id)?.priority as usize)
+    }
+
+    /// What an event watches and the flags it was made with.
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`].
+    pub fn assignment(&self, id: EventId) -> Result<(Source, What), Error> {
+        let slot = self.core.slots.get(id)?;
+        Ok((slot.source, slot.events))
+    }
+
+    /// A one-shot event freed after its callback (libevent's
+    /// `event_base_once`). A timeout-only event with no or a zero timeout is
+    /// activated at once; with `READ`/`WRITE`/`CLOSED` the timeout bounds
+    /// the wait. Unfired ones are freed with the base.
+    ///
+    /// # Errors
+    /// [`Error::InvalidFlags`] for `SIGNAL`, `PERSIST`, or no usable flag;
+    /// errors of [`add`](Self::add).
+    pub fn once(
+        &mut self,
+        source: Source,
+        what: What,
+        timeout: Option<Duration>,
+        callback: Callback<P, S>,
+    ) -> Result<EventId, Error> {
+        self.once_kind(source, what, timeout, callback.0)
+    }
+
+    pub(crate) fn once_kind(
+        &mut self,
+        source: Source,
+        what: What,
+        timeout: Option<Duration>,
+        callback: Kind<P, S>,
+    ) -> Result<EventId, Error> {
+        if what.intersects(What::SIGNAL | What::PERSIST) || matches!(source, Source::Signal(_)) {
+            return Err(Error::InvalidFlags { what, reason: "once events cannot be signals or persistent" });
+        }
+        let io = what & What::IO;
+        let (events, immediate) = if what == What::TIMEOUT {
+            (What::empty(), timeout.is_none_or(|t| t.is_zero()))
+        } else if !io.is_empty() {
+            (io, false)
+        } else {
+            return Err(Error::InvalidFlags { what, reason: "once needs TIMEOUT alone, or READ, WRITE or CLOSED" });
+        };
+        let source = if io.is_empty() { Source::None } else { source };
+        let mut slot: Slot<P, S> = self.core.empty_slot(source, events, callback);
+        slot.state = state::FREE_AFTER;
+        let id = self.core.insert_slot(slot)?;
+        let done = if immediate {
+            self.core.activate(id.index, What::TIMEOUT, 1);
+            Ok(())
+        } else {
+            self.add_key(id.index, timeout.map(|t| (t, 0)))
+        };
+        match done {
+            Ok(()) => Ok(id),
+            Err(e) => {
+                self.core.slots.remove(id.index);
+                Err(e)
+            }
+        }
+    }
+
+    /// Deletes the event without waiting and runs `finalizer` from the loop
+    /// at the event's priority (libevent's `event_finalize`); from then on
+    /// `add` and `active` fail and `del` does nothing. Afterwards the event
+    /// is inert: [`assign`](Self::assign) it again or [`free`](Self::free) it.
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`]; [`Error::Finalizing`] when already finalizing.
+    pub fn finalize(&mut self, id: EventId, finalizer: Callback<P, S>) -> Result<(), Error> {
+        self.finalize_inner(id, finalizer, false)
+    }
+
+    /// Like [`finalize`](Self::finalize), and the event is freed after its
+    /// finalizer ran (libevent's `event_free_finalize`).
+    ///
+    /// # Errors
+    /// As [`finalize`](Self::finalize).
+    pub fn free_finalize(&mut self, id: EventId, finalizer: Callback<P, S>) -> Result<(), Error> {
+        self.finalize_inner(id, finalizer, true)
+    }
+
+    fn finalize_inner(&mut self, id: EventId, finalizer: Callback<P, S>, free: bool) -> Result<(), Error> {
+        let key = self.core.slots.check(id)?;
+        if self.core.slots.at(key).has(state::FINALIZING) {
+            return Err(Error::Finalizing);
+        }
+        self.del_key(key)?;
+        let slot = self.core.slots.at_mut(key);
+        slot.callback = finalizer.0;
+        slot.state |= state::FINALIZING | if free { state::FREE_AFTER } else { 0 };
+        self.core.activate(key, What::FINALIZE, 1);
+        Ok(())
+    }
+
+    /// Activates the pending events on handle `fd` (libevent's
+    /// `event_base_active_by_fd`): without `TIMEOUT` in `what`, each event
+    /// asking for some of `what`'s I/O bits gets those; with `TIMEOUT`, every
+    /// armed timer of an event on `fd` fires. Unknown handles are ignored.
+    pub fn active_by_fd(&mut self, fd: u32, what: What) {
+        if what.contains(What::TIMEOUT) {
+            for index in 0..self.core.slots.bound() {
+                let Some(id) = self.core.slots.id_of(index) else { continue };
+                let slot = self.core.slots.at(id.index);
+                if slot.source == Source::Fd(fd) && slot.has(state::TIMEOUT) {
+                    self.unschedule(id.index);
+                    self.core.activate(id.index, What::TIMEOUT, 1);
+                }
+            }
+        } else {
+            let mut next = self.core.handles.fd_first(fd);
+            while let Some(key) = next {
+                next = self.core.handles.next(key);
+                let hit = self.core.slots.at(key).events & what & What::IO;
+                if !hit.is_empty() {
+                    self.core.activate(key, hit, 1);
+                }
+            }
+        }
+    }
+
+    /// Activates the pending events on signal `sig` once
+    /// (libevent's `event_base_active_by_signal`). Unknown signals are ignored.
+    pub fn active_by_signal(&mut self, sig: u32) {
+        crate::platform::Sink::signal(&mut self.core, sig, 1);
+    }
+}
+
+/// libevent's `event_assign` validation, returning the flags to store.
+fn check_flags(source: Source, what: What) -> Result<What, Error> {
+    match source {
+        Source::Signal(_) => {
+            if what.intersects(What::IO) {
+                return Err(Error::InvalidFlags { what, reason: "a signal event cannot also wait for I/O" });
+            }
+            Ok(what | What::SIGNAL)
+        }
+        _ if what.contains(What::SIGNAL) => {
+            Err(Error::InvalidFlags { what, reason: "SIGNAL needs a Source::Signal" })
+        }
+        _ => Ok(what),
+    }
+}
+

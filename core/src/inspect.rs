@@ -1,0 +1,107 @@
+//! Looking inside a base: `foreach_event` and `dump_events`.
+
+use core::fmt;
+use core::ops::ControlFlow;
+
+use crate::event::state;
+use crate::platform::Platform;
+use crate::{EventBase, EventInfo, Source, Storage, What};
+
+impl<P: Platform, S: Storage> EventBase<P, S> {
+    /// Calls `f` once for each event that is pending or active, internal
+    /// ones included, in slot order (libevent's `event_base_foreach_event`).
+    /// A `Break` stops the walk and is returned.
+    pub fn foreach_event<B>(&self, mut f: impl FnMut(&EventInfo) -> ControlFlow<B>) -> ControlFlow<B> {
+        for (key, slot) in self.core.slots.iter() {
+            let queued = self.core.queues.is_queued(key);
+            if !queued && slot.state & (state::INSERTED | state::TIMEOUT) == 0 {
+                continue;
+            }
+            let Some(id) = self.core.slots.id_of(key) else { continue };
+            let info = EventInfo {
+                id,
+                source: slot.source,
+                events: slot.events,
+                priority: slot.priority,
+                inserted: slot.has(state::INSERTED),
+                deadline: slot.has(state::TIMEOUT).then_some(slot.deadline),
+                active: queued.then_some(slot.res),
+                active_later: self.core.queues.is_later(key),
+                internal: slot.has(state::INTERNAL),
+            };
+            f(&info)?;
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Writes every pending event, then every active one, one per line
+    /// (libevent's `event_base_dump_events`; the format is not stable).
+    ///
+    /// # Errors
+    /// The writer's.
+    pub fn dump_events(&self, out: &mut impl fmt::Write) -> fmt::Result {
+        out.write_str("Inserted events:\n")?;
+        let r = self.foreach_event(|e| {
+            if !e.inserted && e.deadline.is_none() {
+                return ControlFlow::Continue(());
+            }
+            match write_line(out, e, false) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(err) => ControlFlow::Break(err),
+            }
+        });
+        if let ControlFlow::Break(e) = r {
+            return Err(e);
+        }
+        out.write_str("Active events:\n")?;
+        let r = self.foreach_event(|e| {
+            if e.active.is_none() {
+                return ControlFlow::Continue(());
+            }
+            match write_line(out, e, true) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(err) => ControlFlow::Break(err),
+            }
+        });
+        match r {
+            ControlFlow::Break(e) => Err(e),
+            ControlFlow::Continue(()) => Ok(()),
+        }
+    }
+}
+
+fn write_line(out: &mut impl fmt::Write, e: &EventInfo, active: bool) -> fmt::Result {
+    write!(out, "  event {}", e.id.index())?;
+    match e.source {
+        Source::Fd(fd) => write!(out, " [fd {fd}]")?,
+        Source::Signal(s) => write!(out, " [sig {s}]")?,
+        Source::None => {}
+    }
+    let flags = if active { e.active.unwrap_or(What::empty()) } else { e.events };
+    for (name, bit) in [
+        ("Read", What::READ),
+        ("Write", What::WRITE),
+        ("Close", What::CLOSED),
+        ("Signal", What::SIGNAL),
+        ("Persist", What::PERSIST),
+        ("ET", What::ET),
+        ("Timeout", What::TIMEOUT),
+        ("Finalize", What::FINALIZE),
+    ] {
+        if flags.contains(bit) && !(bit == What::TIMEOUT && !active) {
+            write!(out, " {name}")?;
+        }
+    }
+    if active {
+        write!(out, " priority={}", e.priority)?;
+        if e.active_later {
+            out.write_str(" [NextTime]")?;
+        }
+    } else if let Some(d) = e.deadline {
+        write!(out, " Timeout={}.{:09}", d.as_nanos() / 1_000_000_000, d.as_nanos() % 1_000_000_000)?;
+    }
+    if e.internal {
+        out.write_str(" [Internal]")?;
+    }
+    out.write_str("\n")
+}

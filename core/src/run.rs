@@ -1,0 +1,287 @@
+//! The loop (libevent's `event_base_loop`), step by step, and the verbs
+//! that stop it.
+
+use core::mem;
+use core::time::Duration;
+
+use crate::base::Exit;
+use crate::event::{Kind, state};
+use crate::platform::{Backend, Platform};
+use crate::remote::RemoteOp;
+use crate::{Error, EventBase, EventId, Instant, LoopFlags, Source, Storage, What};
+
+impl<P: Platform, S: Storage> EventBase<P, S> {
+    /// Runs the loop until no event is pending or active, or until
+    /// `loop_exit`/`loop_break` (libevent's `event_base_dispatch`).
+    ///
+    /// # Errors
+    /// [`Error::Reentrant`] from inside this base's own callbacks;
+    /// [`Error::Forked`] in a forked child before `reinit`; the backend's
+    /// error when its wait fails.
+    pub fn dispatch(&mut self) -> Result<Exit, Error> {
+        self.run(LoopFlags::empty())
+    }
+
+    /// Runs the loop with `flags` (libevent's `event_base_loop`).
+    ///
+    /// # Errors
+    /// As [`dispatch`](Self::dispatch).
+    pub fn run(&mut self, flags: LoopFlags) -> Result<Exit, Error> {
+        if self.core.loop_running {
+            return Err(Error::Reentrant);
+        }
+        if self.backend.forked() {
+            return Err(Error::Forked);
+        }
+        self.core.loop_running = true;
+        self.core.cache = None;
+        self.core.got_break = false;
+        self.core.got_exit = false;
+        let result = self.run_loop(flags);
+        self.core.cache = None;
+        self.core.loop_running = false;
+        result
+    }
+
+    fn run_loop(&mut self, flags: LoopFlags) -> Result<Exit, Error> {
+        self.drain_inbox();
+        loop {
+            self.core.continue_requested = false;
+            if mem::take(&mut self.core.exit_requested) {
+                self.core.got_exit = true;
+                return Ok(Exit::Done);
+            }
+            if mem::take(&mut self.core.break_requested) {
+                self.core.got_break = true;
+                return Ok(Exit::Done);
+            }
+            let counts = self.core.counts;
+            let timeout = if counts.active == 0 && !flags.contains(LoopFlags::NONBLOCK) {
+                self.timeout_next()
+            } else {
+                Some(Duration::ZERO)
+            };
+            if !flags.contains(LoopFlags::NO_EXIT_ON_EMPTY) && counts.added == 0 && counts.virtual_ == 0 && counts.active == 0
+            {
+                return Ok(Exit::NoEvents);
+            }
+            self.core.queues.promote_later();
+            self.core.cache = None;
+            let waited = self.backend.dispatch(self.changelist.changes(), timeout, &mut self.core);
+            self.changelist.clear();
+            waited?;
+            self.core.update_cache();
+            self.drain_inbox();
+            self.timeout_process();
+            if self.core.counts.active > 0 {
+                let ran = self.process_active();
+                if flags.contains(LoopFlags::ONCE) && self.core.counts.active == 0 && ran != 0 {
+                    return Ok(Exit::Done);
+                }
+            } else if flags.contains(LoopFlags::NONBLOCK) {
+                return Ok(Exit::Done);
+            }
+        }
+    }
+
+    /// libevent's `event_process_active`: drains the most urgent non-empty
+    /// queue; less urgent ones wait for the next iteration once a real
+    /// callback ran. Returns how many non-internal callbacks ran.
+    fn process_active(&mut self) -> usize {
+        let limits = self.core.limits;
+        let endtime = limits.max_interval.map(|d| {
+            self.core.update_cache();
+            self.core.now().saturating_add(d)
+        });
+        let mut ran = 0;
+        while let Some(priority) = self.core.queues.first_nonempty() {
+            self.core.running_priority = u32::from(priority);
+            let limited = u32::from(priority) >= limits.limit_after_priority;
+            let (max, end) = if limited { (limits.max_callbacks, endtime) } else { (None, None) };
+            match self.process_queue(priority, max, end) {
+                None => break,
+                Some(0) => {}
+                Some(n) => {
+                    ran = n;
+                    break;
+                }
+            }
+        }
+        self.core.running_priority = u32::MAX;
+        ran
+    }
+
+    /// Runs queue `priority` until it is empty, a break, the callback or
+    /// time limit, or a `continue`. `None` means break.
+    fn process_queue(&mut self, priority: u8, max: Option<u32>, end: Option<Instant>) -> Option<usize> {
+        let mut count = 0usize;
+        while let Some(key) = self.core.queues.pop(priority) {
+            self.core.counts.active -= 1;
+            let slot = self.core.slots.at(key);
+            let (st, res, events) = (slot.state, slot.res, slot.events);
+            self.core.counts.del_member(st);
+            if st & state::INTERNAL == 0 {
+                count += 1;
+            }
+            if st & state::FINALIZING != 0 {
+                self.run_finalizer(key);
+            } else {
+                if !events.contains(What::PERSIST) {
+                    // Non-persistent events stop being pending before their callback.
+                    let _ = self.del_key(key);
+                } else if !events.contains(What::SIGNAL) {
+                    self.rearm_persistent(key, res);
+                }
+                self.run_callback(key, res);
+            }
+            if self.core.break_requested {
+                return None;
+            }
+            if max.is_some_and(|m| count >= m as usize) {
+                return Some(count);
+            }
+            if let Some(end) = end {
+                if count > 0 {
+                    self.core.update_cache();
+                    if self.core.now() >= end {
+                        return Some(count);
+                    }
+                }
+            }
+            if self.core.continue_requested {
+                break;
+            }
+        }
+        Some(count)
+    }
+
+    fn set_running(&mut self, key: Option<u32>) {
+        self.core.running_event = key;
+        if let Some(inbox) = self.core.platform.inbox() {
+            inbox.set_running(key);
+        }
+    }
+
+    /// Calls slot `key`'s callback (`ncalls` times for a signal event, while
+    /// it is not deleted and the loop not broken), then puts it back if the
+    /// event still exists.
+    fn run_callback(&mut self, key: u32, res: What) {
+        let slot = self.core.slots.at_mut(key);
+        let mut callback = mem::replace(&mut slot.callback, Kind::Empty);
+        let is_signal = slot.events.contains(What::SIGNAL);
+        let Some(id) = self.core.slots.id_of(key) else { return };
+        self.set_running(Some(key));
+        loop {
+            if is_signal {
+                let slot = self.core.slots.at_mut(key);
+                if slot.ncalls == 0 {
+                    break;
+                }
+                slot.ncalls -= 1;
+            }
+            match &mut callback {
+                Kind::Fn(f, arg) => f(self, id, res, *arg),
+                #[cfg(feature = "alloc")]
+                Kind::Boxed(f) => f(self, id, res),
+                Kind::LoopExit => self.core.exit_requested = true,
+                Kind::Common(q) => self.common_timeout_fired(*q),
+                Kind::Empty => {}
+            }
+            if !is_signal || self.core.break_requested || self.core.slots.check(id).is_err() {
+                break;
+            }
+        }
+        self.set_running(None);
+        self.restore_callback(id, callback);
+        if self.core.platform.inbox().is_some_and(|i| i.has_pending()) {
+            self.drain_inbox();
+        }
+    }
+
+    /// Puts a callback back after it ran, frees `once` events.
+    fn restore_callback(&mut self, id: EventId, callback: Kind<P, S>) {
+        let Ok(key) = self.core.slots.check(id) else { return };
+        let slot = self.core.slots.at_mut(key);
+        if matches!(slot.callback, Kind::Empty) {
+            slot.callback = callback;
+        }
+        if slot.has(state::FREE_AFTER) && !slot.has(state::FINALIZING) {
+            let _ = self.del_key(key);
+            self.core.slots.remove(key);
+        }
+    }
+
+    /// Runs a finalizer (with no running event, as libevent), then frees
+    /// the event or leaves it inert.
+    pub(crate) fn run_finalizer(&mut self, key: u32) {
+        let Some(id) = self.core.slots.id_of(key) else { return };
+        let mut finalizer = mem::replace(&mut self.core.slots.at_mut(key).callback, Kind::Empty);
+        self.set_running(None);
+        match &mut finalizer {
+            Kind::Fn(f, arg) => f(self, id, What::FINALIZE, *arg),
+            #[cfg(feature = "alloc")]
+            Kind::Boxed(f) => f(self, id, What::FINALIZE),
+            _ => {}
+        }
+        let Ok(key) = self.core.slots.check(id) else { return };
+        let slot = self.core.slots.at_mut(key);
+        if slot.has(state::FINALIZING) {
+            // Not re-assigned by the finalizer: free it or leave it inert.
+            if slot.has(state::FREE_AFTER) {
+                self.core.slots.remove(key);
+            } else {
+                slot.state = 0;
+            }
+        }
+    }
+
+    /// Applies what other threads and interrupt handlers queued.
+    pub(crate) fn drain_inbox(&mut self) {
+        loop {
+            let Some((seq, op)) = self.core.platform.inbox().and_then(|i| if i.has_pending() { i.pop() } else { None })
+            else {
+                return;
+            };
+            // Errors (a stale id, a full table) cannot reach a remote caller;
+            // the operation is dropped and counted as processed.
+            let _ = match op {
+                RemoteOp::Activate(id, what) => self.active(id, what, 1),
+                RemoteOp::Add(id, timeout) => self.add(id, timeout),
+                RemoteOp::Del(id) => self.del(id),
+                RemoteOp::Break => {
+                    self.loop_break();
+                    Ok(())
+                }
+                RemoteOp::Exit => self.loop_exit(None),
+            };
+            if let Some(inbox) = self.core.platform.inbox() {
+                inbox.set_processed(seq);
+            }
+        }
+    }
+
+    /// Makes the loop return once the callbacks active after `after` have
+    /// run (libevent's `event_base_loopexit`): a one-shot event, activated
+    /// at once for `None`. Sent before the loop starts, it ends the next run.
+    ///
+    /// # Errors
+    /// [`Error::Capacity`] when the event table is full.
+    pub fn loop_exit(&mut self, after: Option<Duration>) -> Result<(), Error> {
+        self.once_kind(Source::None, What::TIMEOUT, after, Kind::LoopExit).map(|_| ())
+    }
+
+    /// Makes the loop return after the current callback (libevent's
+    /// `event_base_loopbreak`). Unlike libevent, a break requested while no
+    /// loop runs is kept: the next run returns at once (libevent#1292).
+    pub fn loop_break(&mut self) {
+        self.core.break_requested = true;
+    }
+
+    /// After the current callback, stop draining the active queues and poll
+    /// again (libevent's `event_base_loopcontinue`). No effect outside the loop.
+    pub fn loop_continue(&mut self) {
+        if self.core.loop_running {
+            self.core.continue_requested = true;
+        }
+    }
+}

@@ -1,0 +1,417 @@
+//! A deterministic platform for tests and fuzzing (feature `sim`).
+//!
+//! Time is virtual: it moves only when the test advances it or when the
+//! loop waits, in which case the backend jumps straight to the end of the
+//! wait (or to the next scripted action), so nothing ever sleeps. Handles
+//! are virtual too: the test makes them readable, writable or closed by the
+//! peer, and raises virtual signals. Four methods mirror the real backends'
+//! names and features, so selection, `ET` and `CLOSED` rules are testable.
+
+use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::rc::Rc;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use core::time::Duration;
+
+use crate::platform::{Backend, Platform, Sink};
+use crate::remote::Inbox;
+use crate::{BaseFlags, Change, Config, Error, Features, Instant, Method, RemoteQueue, What, duration_nanos};
+
+/// The simulated methods, in preference order.
+pub static SIM_METHODS: [Method; 4] = [
+    Method { name: "kqueue", features: Features::ET.union(Features::O1).union(Features::FDS), need_reinit: true, changelist: true },
+    Method {
+        name: "epoll",
+        features: Features::ET.union(Features::O1).union(Features::EARLY_CLOSE),
+        need_reinit: true,
+        changelist: false,
+    },
+    Method { name: "poll", features: Features::FDS.union(Features::EARLY_CLOSE), need_reinit: true, changelist: false },
+    Method { name: "select", features: Features::FDS, need_reinit: true, changelist: false },
+];
+
+/// `epoll` opened with `EPOLL_USE_CHANGELIST`.
+pub static SIM_EPOLL_CHANGELIST: Method = Method {
+    name: "epoll (with changelist)",
+    features: Features::ET.union(Features::O1).union(Features::EARLY_CLOSE),
+    need_reinit: true,
+    changelist: true,
+};
+
+/// A scheduled change to the simulated world.
+pub type Action = Box<dyn FnMut(&mut World)>;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Handle {
+    readable: bool,
+    writable: bool,
+    peer_closed: bool,
+    closed: bool,
+    /// A regular file (only `FDS` methods take it).
+    file: bool,
+}
+
+impl Handle {
+    fn ready(&self) -> What {
+        let mut w = What::empty();
+        if self.readable || self.peer_closed {
+            w |= What::READ;
+        }
+        if self.writable {
+            w |= What::WRITE;
+        }
+        if self.peer_closed {
+            w |= What::CLOSED;
+        }
+        w
+    }
+}
+
+/// The simulated world shared by a [`SimPlatform`] and its backends.
+#[derive(Default)]
+pub struct World {
+    now: u64,
+    handles: BTreeMap<u32, Handle>,
+    next_handle: u32,
+    signals: BTreeMap<u32, u32>,
+    script: Vec<(u64, u64, Action)>,
+    script_seq: u64,
+    env: BTreeSet<String>,
+    shown: Option<String>,
+    forked: bool,
+    waits: Vec<Option<Duration>>,
+    /// Handles whose readiness changed since the last report (edge detection).
+    edges: BTreeSet<u32>,
+}
+
+impl World {
+    /// Virtual now.
+    pub fn now(&self) -> Instant {
+        Instant::from_nanos(self.now)
+    }
+
+    /// Moves the clock forward by `d`, running scripted actions due by then.
+    pub fn advance(&mut self, d: Duration) {
+        let target = self.now.saturating_add(duration_nanos(d));
+        self.run_script_until(target);
+        self.now = target;
+    }
+
+    fn run_script_until(&mut self, target: u64) {
+        loop {
+            let Some(i) = (0..self.script.len()).min_by_key(|&i| (self.script[i].0, self.script[i].1)) else { return };
+            if self.script[i].0 > target {
+                return;
+            }
+            let (at, _, mut action) = self.script.remove(i);
+            self.now = self.now.max(at);
+            action(self);
+        }
+    }
+
+    fn next_action(&self) -> Option<u64> {
+        self.script.iter().map(|a| a.0).min()
+    }
+
+    /// Runs `action` when virtual time reaches `now + after` (during a wait
+    /// of the loop, or an [`advance`](World::advance)).
+    pub fn at(&mut self, after: Duration, action: impl FnMut(&mut World) + 'static) {
+        let at = self.now.saturating_add(duration_nanos(after));
+        self.script_seq += 1;
+        self.script.push((at, self.script_seq, Box::new(action)));
+    }
+
+    /// A new socket-like handle, writable and not readable.
+    pub fn socket(&mut self) -> u32 {
+        self.new_handle(false)
+    }
+
+    /// A new regular-file handle (readable and writable; only `FDS` methods take it).
+    pub fn file(&mut self) -> u32 {
+        let fd = self.new_handle(true);
+        self.set_readable(fd, true);
+        fd
+    }
+
+    fn new_handle(&mut self, file: bool) -> u32 {
+        self.next_handle += 1;
+        let fd = self.next_handle + 2;
+        self.handles.insert(fd, Handle { writable: true, file, ..Handle::default() });
+        self.edges.insert(fd);
+        fd
+    }
+
+    fn update(&mut self, fd: u32, f: impl FnOnce(&mut Handle)) {
+        if let Some(h) = self.handles.get_mut(&fd) {
+            let before = h.ready();
+            f(h);
+            if h.ready() != before {
+                self.edges.insert(fd);
+            }
+        }
+    }
+
+    /// Makes `fd` readable (data arrived) or not (data consumed).
+    pub fn set_readable(&mut self, fd: u32, on: bool) {
+        self.update(fd, |h| h.readable = on);
+    }
+
+    /// Makes `fd` writable or not (send buffer full).
+    pub fn set_writable(&mut self, fd: u32, on: bool) {
+        self.update(fd, |h| h.writable = on);
+    }
+
+    /// The peer of `fd` closed: it reads EOF, and `CLOSED` is reported
+    /// where the method has `EARLY_CLOSE`.
+    pub fn peer_close(&mut self, fd: u32) {
+        self.update(fd, |h| h.peer_closed = true);
+    }
+
+    /// Closes `fd` itself (poll then reports it ready, as for `POLLNVAL`).
+    pub fn close(&mut self, fd: u32) {
+        self.update(fd, |h| h.closed = true);
+    }
+
+    /// Delivers signal `sig` once.
+    pub fn raise(&mut self, sig: u32) {
+        *self.signals.entry(sig).or_default() += 1;
+    }
+
+    /// Sets environment variable `name`.
+    pub fn set_env(&mut self, name: &str) {
+        self.env.insert(name.to_string());
+    }
+
+    /// The method a base announced through `EVENT_SHOW_METHOD`.
+    pub fn shown_method(&self) -> Option<&str> {
+        self.shown.as_deref()
+    }
+
+    /// Pretends this process was forked: backends report it until `reinit`.
+    pub fn fork(&mut self) {
+        self.forked = true;
+    }
+
+    /// The timeout of every wait so far, in order.
+    pub fn waits(&self) -> &[Option<Duration>] {
+        &self.waits
+    }
+}
+
+/// The simulated platform; clones share one [`World`].
+#[derive(Clone)]
+pub struct SimPlatform {
+    world: Rc<RefCell<World>>,
+    methods: &'static [Method],
+    remote: Option<Arc<RemoteQueue<64>>>,
+}
+
+impl Default for SimPlatform {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SimPlatform {
+    /// A platform with all four simulated methods.
+    pub fn new() -> Self {
+        Self::with_methods(&SIM_METHODS)
+    }
+
+    /// A platform offering only `methods`.
+    pub fn with_methods(methods: &'static [Method]) -> Self {
+        SimPlatform { world: Rc::new(RefCell::new(World::default())), methods, remote: None }
+    }
+
+    /// Adds a remote queue (so `Remote` operations can be tested).
+    pub fn with_remote(mut self) -> Self {
+        self.remote = Some(Arc::new(RemoteQueue::new()));
+        self
+    }
+
+    /// The remote queue, if any.
+    pub fn remote(&self) -> Option<Arc<RemoteQueue<64>>> {
+        self.remote.clone()
+    }
+
+    /// Works on the world.
+    pub fn world<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
+        f(&mut self.world.borrow_mut())
+    }
+}
+
+impl Platform for SimPlatform {
+    type Backend = SimBackend;
+
+    fn methods(&self) -> &'static [Method] {
+        self.methods
+    }
+
+    fn open(&mut self, method: &Method, config: &Config) -> Result<SimBackend, Error> {
+        let method: &'static Method = match SIM_METHODS.iter().find(|m| m.name == method.name) {
+            Some(m) if m.name == "epoll" && config.flags().contains(BaseFlags::EPOLL_USE_CHANGELIST) => {
+                &SIM_EPOLL_CHANGELIST
+            }
+            Some(m) => m,
+            None => return Err(Error::Unsupported("a method the simulation does not have")),
+        };
+        Ok(SimBackend {
+            world: self.world.clone(),
+            method,
+            interest: BTreeMap::new(),
+            signals: BTreeSet::new(),
+            remote: self.remote.clone(),
+        })
+    }
+
+    fn now(&mut self, _precise: bool) -> Instant {
+        self.world.borrow().now()
+    }
+
+    fn wall_now(&mut self) -> Option<Duration> {
+        Some(Duration::from_secs(1_700_000_000) + Duration::from_nanos(self.world.borrow().now))
+    }
+
+    fn env(&self, name: &str) -> bool {
+        self.world.borrow().env.contains(name)
+    }
+
+    fn show_method(&mut self, name: &str) {
+        self.world.borrow_mut().shown = Some(name.to_string());
+    }
+
+    fn inbox(&self) -> Option<&dyn Inbox> {
+        self.remote.as_deref().map(|r| r as &dyn Inbox)
+    }
+}
+
+/// A simulated backend.
+pub struct SimBackend {
+    world: Rc<RefCell<World>>,
+    method: &'static Method,
+    interest: BTreeMap<u32, What>,
+    signals: BTreeSet<u32>,
+    remote: Option<Arc<RemoteQueue<64>>>,
+}
+
+impl SimBackend {
+    fn apply(&mut self, change: &Change) -> Result<(), Error> {
+        let world = self.world.borrow();
+        let handle = world.handles.get(&change.fd).ok_or(Error::InvalidHandle(change.fd.into()))?;
+        if handle.file && !self.method.features.contains(Features::FDS) {
+            return Err(Error::InvalidHandle(change.fd.into()));
+        }
+        drop(world);
+        if change.new.intersects(What::IO) {
+            self.interest.insert(change.fd, change.new);
+        } else {
+            self.interest.remove(&change.fd);
+        }
+        Ok(())
+    }
+
+    fn report<K: Sink>(&mut self, sink: &mut K) -> bool {
+        let mut world = self.world.borrow_mut();
+        let features = self.method.features;
+        let mut any = false;
+        for (&fd, &want) in &self.interest {
+            let Some(h) = world.handles.get(&fd) else { continue };
+            let mut ready = if h.closed {
+                if self.method.name == "poll" { What::READ | What::WRITE } else { What::empty() }
+            } else {
+                h.ready()
+            };
+            if !features.contains(Features::EARLY_CLOSE) {
+                ready -= What::CLOSED;
+            }
+            let edge = want.contains(What::ET) && features.contains(Features::ET);
+            if edge && !world.edges.contains(&fd) {
+                continue;
+            }
+            let hit = ready & want & What::IO;
+            if !hit.is_empty() {
+                any = true;
+                let et = if features.contains(Features::ET) { What::ET } else { What::empty() };
+                sink.io(fd, hit | et);
+            }
+        }
+        // Edges are consumed once reported to an edge-triggered interest.
+        let interest = &self.interest;
+        world.edges.retain(|fd| !interest.get(fd).is_some_and(|w| w.contains(What::ET)));
+        let delivered: Vec<(u32, u32)> =
+            world.signals.iter().filter(|(s, _)| self.signals.contains(s)).map(|(&s, &n)| (s, n)).collect();
+        for (sig, count) in delivered {
+            world.signals.remove(&sig);
+            any = true;
+            sink.signal(sig, count);
+        }
+        any
+    }
+}
+
+impl Backend for SimBackend {
+    fn method(&self) -> &'static Method {
+        self.method
+    }
+
+    fn change(&mut self, change: &Change) -> Result<(), Error> {
+        self.apply(change)
+    }
+
+    fn dispatch<K: Sink>(&mut self, changes: &[Change], timeout: Option<Duration>, sink: &mut K) -> Result<(), Error> {
+        for change in changes.iter().filter(|c| !c.is_noop()) {
+            // A refused change in a batch is dropped, as kqueue reports it per entry.
+            let _ = self.apply(change);
+        }
+        self.world.borrow_mut().waits.push(timeout);
+        if self.report(sink) || timeout == Some(Duration::ZERO) {
+            return Ok(());
+        }
+        if self.remote.as_ref().is_some_and(|r| r.has_pending()) {
+            return Ok(());
+        }
+        let next = self.world.borrow().next_action();
+        let now = self.world.borrow().now;
+        let deadline = timeout.map(|t| now.saturating_add(duration_nanos(t)));
+        let until = match (deadline, next) {
+            (Some(d), Some(n)) => d.min(n),
+            (Some(d), None) => d,
+            (None, Some(n)) => n,
+            (None, None) => return Err(Error::Unsupported("sim: the loop would wait forever")),
+        };
+        {
+            let mut world = self.world.borrow_mut();
+            world.run_script_until(until);
+            world.now = world.now.max(until);
+        }
+        self.report(sink);
+        Ok(())
+    }
+
+    fn add_signal(&mut self, signal: u32) -> Result<(), Error> {
+        if !(1..=64).contains(&signal) {
+            return Err(Error::InvalidSignal(signal));
+        }
+        self.signals.insert(signal);
+        Ok(())
+    }
+
+    fn del_signal(&mut self, signal: u32) -> Result<(), Error> {
+        self.signals.remove(&signal);
+        Ok(())
+    }
+
+    fn forked(&self) -> bool {
+        self.world.borrow().forked
+    }
+
+    fn reinit(&mut self) -> Result<(), Error> {
+        self.world.borrow_mut().forked = false;
+        self.interest.clear();
+        self.signals.clear();
+        Ok(())
+    }
+}

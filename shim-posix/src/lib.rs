@@ -1,0 +1,1 @@
+//! evbase-posix (work in progress).

@@ -1,0 +1,1 @@
+//! evbase-std (work in progress).

@@ -1,0 +1,1 @@
+//! evbase-windows (work in progress).
