@@ -8,7 +8,7 @@
 //! names and features, so selection, `ET` and `CLOSED` rules are testable.
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::rc::Rc;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
@@ -44,30 +44,25 @@ pub static SIM_EPOLL_CHANGELIST: Method = Method {
 /// A scheduled change to the simulated world.
 pub type Action = Box<dyn FnMut(&mut World)>;
 
+/// How many bytes a simulated socket buffers before it stops being writable.
+pub const SIM_BUFFER: usize = 65536;
+
 #[derive(Debug, Clone, Copy, Default)]
 struct Handle {
-    readable: bool,
-    writable: bool,
+    /// Bytes waiting to be read.
+    buffered: usize,
+    /// The other end of a socket pair.
+    peer: Option<u32>,
+    /// The peer closed or shut down writing: reads see EOF.
     peer_closed: bool,
+    /// Closed itself.
     closed: bool,
+    /// Marked readable by the test, besides buffered data.
+    readable: bool,
+    /// Marked unwritable by the test.
+    blocked: bool,
     /// A regular file (only `FDS` methods take it).
     file: bool,
-}
-
-impl Handle {
-    fn ready(&self) -> What {
-        let mut w = What::empty();
-        if self.readable || self.peer_closed {
-            w |= What::READ;
-        }
-        if self.writable {
-            w |= What::WRITE;
-        }
-        if self.peer_closed {
-            w |= What::CLOSED;
-        }
-        w
-    }
 }
 
 /// The simulated world shared by a [`SimPlatform`] and its backends.
@@ -75,6 +70,7 @@ impl Handle {
 pub struct World {
     now: u64,
     handles: BTreeMap<u32, Handle>,
+    bytes: BTreeMap<u32, VecDeque<u8>>,
     next_handle: u32,
     signals: BTreeMap<u32, u32>,
     script: Vec<(u64, u64, Action)>,
@@ -124,55 +120,159 @@ impl World {
         self.script.push((at, self.script_seq, Box::new(action)));
     }
 
-    /// A new socket-like handle, writable and not readable.
+    /// A new unconnected socket-like handle: writable, not readable.
     pub fn socket(&mut self) -> u32 {
         self.new_handle(false)
     }
 
-    /// A new regular-file handle (readable and writable; only `FDS` methods take it).
+    /// A connected pair of sockets (AF_UNIX `socketpair`).
+    pub fn pair(&mut self) -> (u32, u32) {
+        let (a, b) = (self.new_handle(false), self.new_handle(false));
+        self.handles.get_mut(&a).expect("new handle").peer = Some(b);
+        self.handles.get_mut(&b).expect("new handle").peer = Some(a);
+        (a, b)
+    }
+
+    /// A new regular-file handle (always readable and writable; only `FDS` methods take it).
     pub fn file(&mut self) -> u32 {
         let fd = self.new_handle(true);
-        self.set_readable(fd, true);
+        self.handles.get_mut(&fd).expect("new handle").readable = true;
         fd
     }
 
     fn new_handle(&mut self, file: bool) -> u32 {
         self.next_handle += 1;
         let fd = self.next_handle + 2;
-        self.handles.insert(fd, Handle { writable: true, file, ..Handle::default() });
+        self.handles.insert(fd, Handle { file, ..Handle::default() });
         self.edges.insert(fd);
         fd
     }
 
-    fn update(&mut self, fd: u32, f: impl FnOnce(&mut Handle)) {
-        if let Some(h) = self.handles.get_mut(&fd) {
-            let before = h.ready();
-            f(h);
-            if h.ready() != before {
-                self.edges.insert(fd);
+    /// What `fd` is ready for now.
+    pub fn ready(&self, fd: u32) -> What {
+        let Some(h) = self.handles.get(&fd) else { return What::empty() };
+        let mut w = What::empty();
+        if h.readable || h.buffered > 0 || h.peer_closed {
+            w |= What::READ;
+        }
+        let peer_room = match h.peer.and_then(|p| self.handles.get(&p)) {
+            Some(p) => !p.closed && p.buffered < SIM_BUFFER,
+            None => true,
+        };
+        if !h.blocked && (peer_room || h.peer_closed) {
+            w |= What::WRITE;
+        }
+        if h.peer_closed {
+            w |= What::CLOSED;
+        }
+        w
+    }
+
+    /// Changes handle `fd` (and sees whether its or its peer's readiness moved).
+    fn update(&mut self, fd: u32, f: impl FnOnce(&mut World)) {
+        let peer = self.handles.get(&fd).and_then(|h| h.peer);
+        let before = (self.ready(fd), peer.map(|p| self.ready(p)));
+        f(self);
+        if self.ready(fd) != before.0 {
+            self.edges.insert(fd);
+        }
+        if let Some(p) = peer {
+            if Some(self.ready(p)) != before.1 {
+                self.edges.insert(p);
             }
         }
     }
 
-    /// Makes `fd` readable (data arrived) or not (data consumed).
+    /// Makes `fd` readable without data, or not (for handles without a peer).
     pub fn set_readable(&mut self, fd: u32, on: bool) {
-        self.update(fd, |h| h.readable = on);
+        self.update(fd, |w| {
+            if let Some(h) = w.handles.get_mut(&fd) {
+                h.readable = on;
+            }
+        });
     }
 
-    /// Makes `fd` writable or not (send buffer full).
+    /// Makes `fd` unwritable (`false`) or lets it follow its peer's buffer again.
     pub fn set_writable(&mut self, fd: u32, on: bool) {
-        self.update(fd, |h| h.writable = on);
+        self.update(fd, |w| {
+            if let Some(h) = w.handles.get_mut(&fd) {
+                h.blocked = !on;
+            }
+        });
     }
 
-    /// The peer of `fd` closed: it reads EOF, and `CLOSED` is reported
+    /// Writes `data` on `fd`: the number of bytes written, or `None` if it
+    /// would block or the peer is gone (`EAGAIN`/`EPIPE`).
+    pub fn write(&mut self, fd: u32, data: &[u8]) -> Option<usize> {
+        let n = data.len();
+        let h = *self.handles.get(&fd)?;
+        let p = h.peer?;
+        let peer = *self.handles.get(&p)?;
+        if h.closed || peer.closed || h.blocked {
+            return None;
+        }
+        let room = SIM_BUFFER.saturating_sub(peer.buffered).min(n);
+        if room == 0 {
+            return None;
+        }
+        self.update(fd, |w| {
+            w.handles.get_mut(&p).expect("peer exists").buffered += room;
+            w.bytes.entry(p).or_default().extend(&data[..room]);
+        });
+        Some(room)
+    }
+
+    /// Reads into `buf` from `fd`: `Some(0)` at end of file, `None` if it
+    /// would block.
+    pub fn read(&mut self, fd: u32, buf: &mut [u8]) -> Option<usize> {
+        let n = buf.len();
+        let h = *self.handles.get(&fd)?;
+        if h.closed {
+            return None;
+        }
+        let got = h.buffered.min(n);
+        if got == 0 {
+            return if h.peer_closed { Some(0) } else { None };
+        }
+        self.update(fd, |w| {
+            w.handles.get_mut(&fd).expect("handle exists").buffered -= got;
+            let queue = w.bytes.entry(fd).or_default();
+            for (dst, src) in buf.iter_mut().zip(queue.drain(..got)) {
+                *dst = src;
+            }
+        });
+        Some(got)
+    }
+
+    /// The peer of `fd` stops writing: `fd`'s peer reads EOF (`shutdown(SHUT_WR)`).
+    pub fn shutdown_write(&mut self, fd: u32) {
+        if let Some(p) = self.handles.get(&fd).and_then(|h| h.peer) {
+            self.update(p, |w| w.handles.get_mut(&p).expect("peer exists").peer_closed = true);
+        }
+    }
+
+    /// The peer of `fd` closed: `fd` reads EOF, and `CLOSED` is reported
     /// where the method has `EARLY_CLOSE`.
     pub fn peer_close(&mut self, fd: u32) {
-        self.update(fd, |h| h.peer_closed = true);
+        self.update(fd, |w| {
+            if let Some(h) = w.handles.get_mut(&fd) {
+                h.peer_closed = true;
+            }
+        });
     }
 
-    /// Closes `fd` itself (poll then reports it ready, as for `POLLNVAL`).
+    /// Closes `fd` itself; its peer sees EOF. A pending poll then reports
+    /// `fd` ready, as for `POLLNVAL`.
     pub fn close(&mut self, fd: u32) {
-        self.update(fd, |h| h.closed = true);
+        let peer = self.handles.get(&fd).and_then(|h| h.peer);
+        self.update(fd, |w| {
+            if let Some(h) = w.handles.get_mut(&fd) {
+                h.closed = true;
+            }
+        });
+        if let Some(p) = peer {
+            self.peer_close(p);
+        }
     }
 
     /// Delivers signal `sig` once.
@@ -322,7 +422,7 @@ impl SimBackend {
             let mut ready = if h.closed {
                 if self.method.name == "poll" { What::READ | What::WRITE } else { What::empty() }
             } else {
-                h.ready()
+                world.ready(fd)
             };
             if !features.contains(Features::EARLY_CLOSE) {
                 ready -= What::CLOSED;
