@@ -120,23 +120,31 @@ impl<S: Storage> TimerHeap<S> {
     /// # Errors
     /// [`Error::Capacity`] when the heap or its position table is full; the
     /// heap is unchanged then.
+    #[inline]
     pub fn push(&mut self, key: u32, deadline: Instant) -> Result<(), Error> {
         debug_assert!(!self.contains(key), "TimerHeap::push: key {key} is already in the heap");
         debug_assert!(key != ABSENT, "TimerHeap::push: key u32::MAX is reserved");
-        self.entries.try_reserve(1, "timer heap")?;
-        if key as usize >= self.pos.len() {
-            self.pos
-                .try_grow_to(key as usize + 1, "timer heap positions", || ABSENT)?;
-        }
+        // Before the placeholder below exists (a renumbering sorts the
+        // entries); a number taken in vain is harmless.
         let seq = self.take_seq();
         let hole = self.entries.len();
-        // Cannot fail: reserved above.
+        // Take the slot first, then cover the key; undo the slot if the
+        // position table cannot grow.
         self.entries.try_push(0, "timer heap")?;
+        if key as usize >= self.pos.len()
+            && let Err(e) = self
+                .pos
+                .try_grow_to(key as usize + 1, "timer heap positions", || ABSENT)
+        {
+            self.entries.pop();
+            return Err(e);
+        }
         self.sift_up(hole, pack(key, deadline, seq));
         Ok(())
     }
 
     /// Removes and returns the earliest timer.
+    #[inline]
     pub fn pop(&mut self) -> Option<(u32, Instant)> {
         let top = *self.entries.first()?;
         self.pos[key_of(top) as usize] = ABSENT;
@@ -148,6 +156,7 @@ impl<S: Storage> TimerHeap<S> {
     }
 
     /// Removes the timer of `key`; returns whether it was in the heap.
+    #[inline]
     pub fn erase(&mut self, key: u32) -> bool {
         let Some(i) = self.index_of(key) else { return false };
         self.pos[key as usize] = ABSENT;
@@ -164,6 +173,7 @@ impl<S: Storage> TimerHeap<S> {
     ///
     /// # Errors
     /// [`Error::Capacity`] only when `key` was absent and the push fails.
+    #[inline]
     pub fn adjust(&mut self, key: u32, deadline: Instant) -> Result<(), Error> {
         if !self.contains(key) {
             return self.push(key, deadline);
