@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The core on a microcontroller (issue 8): a Cortex-M3 firmware with its own
+# Platform runs the loop under qemu-system-arm and must exit 0; then the core
+# is built for thumbv6m (no compare-and-swap atomics) with nightly build-std.
+# Installs what a fresh Debian 12 machine lacks; every step is idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_updated=false
+apt_install() { # apt_install [-t SUITE] PACKAGE...
+    if ! $apt_updated; then
+        apt-get update -qq
+        apt_updated=true
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+}
+
+# qemu-system-arm: bookworm's 7.2 would make apt remove the preinstalled
+# qemu-utils 10.x from bookworm-backports, so take qemu-system-arm from
+# backports too (docs/verification.md §3, option b). Plain bookworm when
+# qemu-utils is not installed from backports.
+if ! command -v qemu-system-arm >/dev/null; then
+    if dpkg-query -W -f '${Version}' qemu-utils 2>/dev/null | grep -q bpo; then
+        if ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
+            cat >/etc/apt/sources.list.d/bookworm-backports.sources <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+        fi
+        apt_install -t bookworm-backports qemu-system-arm
+    else
+        apt_install qemu-system-arm
+    fi
+fi
+command -v arm-none-eabi-size >/dev/null || apt_install binutils-arm-none-eabi
+rustup target add thumbv7m-none-eabi >/dev/null
+rustup +nightly component add rust-src >/dev/null
+
+# The firmware: release build (opt-level "z"), run under QEMU with a timeout
+# (the runner in tests/firmware-cortex-m/.cargo/config.toml). Its exit code is
+# the firmware's verdict: 0 when the loop ran what it expected, 1 otherwise.
+(
+    cd tests/firmware-cortex-m
+    cargo fmt --check
+    cargo clippy --release -- -D warnings
+    cargo run --release
+)
+arm-none-eabi-size -A tests/firmware-cortex-m/target/thumbv7m-none-eabi/release/firmware-cortex-m |
+    awk '$1 ~ /^\.(vector_table|text|rodata|data|bss|uninit)$/'
+
+# The core for Cortex-M0 (thumbv6m: atomic load/store but no CAS), with and
+# without alloc. The target's std is not installed: build it from rust-src.
+export CARGO_TARGET_DIR=target/thumbv6m-build-std
+cargo +nightly build -p evbase-core --target thumbv6m-none-eabi -Z build-std=core,alloc
+cargo +nightly build -p evbase-core --target thumbv6m-none-eabi -Z build-std=core,alloc --features alloc
