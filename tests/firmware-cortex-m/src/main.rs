@@ -108,7 +108,6 @@ fn run() -> Result<(Exit, bool), Error> {
     let low = event(&mut base, What::empty(), LOW, Callback::from_fn(on_user, LOW))?;
     let tick = event(&mut base, What::PERSIST, MIDDLE, Callback::from_fn(on_tick, 0))?;
     let irq = event(&mut base, What::PERSIST, HIGH, Callback::from_fn(on_irq, 0))?;
-    base.add(irq, None)?; // pending with no timeout: keeps the loop alive, like a registered handle
     let common = base.init_common_timeout(Duration::from_millis(25))?;
     let commons = [
         event(&mut base, What::empty(), LOW, Callback::from_fn(on_common, 1))?,
