@@ -1,1 +1,358 @@
-//! evbase-posix (work in progress).
+//! # evbase-posix
+//!
+//! The POSIX platform of [evbase](evbase_core): libevent's `event_base` on
+//! epoll (Linux), kqueue (BSD, macOS), poll and select, with the monotonic
+//! clocks, a signal handler that reaches every base, a wake-up notifier for
+//! other threads, and `fork` support.
+//!
+//! One [`PosixPlatform`] serves one base. Its methods, most preferred first,
+//! are kqueue, epoll, poll and select, as far as the OS has them; the
+//! config and the `EVENT_NO<METHOD>` variables choose among them as in
+//! libevent.
+//!
+//! ```
+//! use std::io::Write;
+//! use std::os::fd::AsRawFd;
+//! use evbase_core::{Callback, EventBase, EventId, Exit, Fixed, Source, What};
+//! use evbase_posix::{PosixPlatform, socketpair};
+//!
+//! type Base = EventBase<PosixPlatform, Fixed<64>>;
+//!
+//! fn on_read(base: &mut Base, _ev: EventId, what: What, _arg: usize) {
+//!     assert!(what.contains(What::READ));
+//!     base.loop_break();
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut base = Base::new(PosixPlatform::new())?;
+//! let (a, b) = socketpair()?;
+//! let ev = base.new_event(Source::Fd(b.as_raw_fd() as u32), What::READ, Callback::from_fn(on_read, 0))?;
+//! base.add(ev, None)?;
+//! std::os::unix::net::UnixStream::from(a).write_all(b"ping")?;
+//! assert_eq!(base.dispatch()?, Exit::Done);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Choices that differ from libevent
+//! - Every base that watches a signal receives it (libevent: only the last
+//!   one); see the `signal` notes on [`PosixPlatform`].
+//! - With `PRECISE_TIMER`, epoll waits with `epoll_pwait2` and falls back to
+//!   a timerfd at run time when the kernel lacks it.
+//! - Coarse-clock waits are lengthened by the clock's lag, so a timer never
+//!   fires before its deadline on the base's clock.
+//! - select reports a closed fd as READ|WRITE instead of failing the loop;
+//!   kqueue reports `EV_EOF` as CLOSED.
+#![deny(unsafe_code)]
+// `evbase_core::Error` is the core's (its `NoBackend` report makes it large);
+// every fallible function here returns it.
+#![allow(clippy::result_large_err)]
+
+use core::sync::atomic::{AtomicU64, Ordering};
+use core::time::Duration;
+use std::sync::{Arc, Once};
+
+use evbase_core::{BaseFlags, Change, Config, Error, Inbox, Instant, Method, Platform, RemoteQueue, Sink, Waker};
+
+mod clock;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod epoll;
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "tvos",
+    target_os = "watchos",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
+mod kqueue;
+mod poll;
+mod select;
+mod signal;
+mod socket;
+mod sys;
+mod wake;
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub use epoll::{EPOLL, EPOLL_CHANGELIST, Epoll};
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "tvos",
+    target_os = "watchos",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
+pub use kqueue::{KQUEUE, Kqueue};
+pub use poll::{POLL, Poll};
+pub use select::{SELECT, Select};
+pub use signal::{MAX_SIGNALS, MAX_SUBSCRIBERS, handler_installed};
+pub use socket::socketpair;
+pub use wake::MAX_WAKERS;
+
+/// How many remote operations a [`Remote`] queue holds.
+pub const REMOTE_CAPACITY: usize = 1024;
+
+/// The remote queue of a POSIX base: other threads reach the base through
+/// it (see [`PosixPlatform::with_remote`]).
+pub type Remote = RemoteQueue<REMOTE_CAPACITY>;
+
+/// The methods of this OS, most preferred first.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+static METHODS: [Method; 3] = [epoll::EPOLL, poll::POLL, select::SELECT];
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "tvos",
+    target_os = "watchos",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
+static METHODS: [Method; 3] = [kqueue::KQUEUE, poll::POLL, select::SELECT];
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "tvos",
+    target_os = "watchos",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+)))]
+static METHODS: [Method; 2] = [poll::POLL, select::SELECT];
+
+static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
+static ATFORK: Once = Once::new();
+
+extern "C" fn forked_child() {
+    FORK_GENERATION.fetch_add(1, Ordering::SeqCst);
+}
+
+/// How many times this process is a forked child (counted by a
+/// `pthread_atfork` handler, so checking costs one atomic load).
+pub(crate) fn fork_generation() -> u64 {
+    ATFORK.call_once(|| {
+        // Without the handler a forked child is not detected; nothing else
+        // breaks.
+        let _ = sys::atfork_child(forked_child);
+    });
+    FORK_GENERATION.load(Ordering::SeqCst)
+}
+
+/// The platform of one POSIX base: its clock (with the ratchet), its
+/// environment, and the backends it opens.
+///
+/// **Signals.** The process has one handler per signal, installed with
+/// `sigaction` when the first base starts watching the signal (the previous
+/// disposition is saved) and restored when the last one stops. Each base
+/// watching a signal gets every delivery through its own self-pipe, with
+/// deliveries coalesced into the callbacks' `ncalls` — unlike libevent,
+/// where only the most recent base receives signals. kqueue bases use
+/// `EVFILT_SIGNAL`, which also reaches every kqueue.
+///
+/// **fork.** A base used in a forked child must be [reinitialised]
+/// (`EventBase::reinit`) first; until then its loop returns
+/// `Error::Forked` and its interest changes do not touch the kernel object
+/// shared with the parent.
+///
+/// [reinitialised]: evbase_core::EventBase::reinit
+pub struct PosixPlatform {
+    clock: clock::Clock,
+    remote: Option<Arc<Remote>>,
+    untrusted_env: bool,
+    force_timerfd: bool,
+}
+
+impl core::fmt::Debug for PosixPlatform {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PosixPlatform")
+            .field("clock", &self.clock)
+            .field("remote", &self.remote.is_some())
+            .field("untrusted_env", &self.untrusted_env)
+            .finish()
+    }
+}
+
+impl Default for PosixPlatform {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PosixPlatform {
+    /// A platform with every method of this OS and no remote queue.
+    pub fn new() -> Self {
+        fork_generation();
+        PosixPlatform {
+            clock: clock::Clock::new(),
+            remote: None,
+            untrusted_env: sys::is_setugid(),
+            force_timerfd: false,
+        }
+    }
+
+    /// Attaches `remote`, through which other threads reach the base; the
+    /// base installs its backend's waker in it.
+    pub fn with_remote(mut self, remote: Arc<Remote>) -> Self {
+        self.remote = Some(remote);
+        self
+    }
+
+    /// The attached remote queue, if any.
+    pub fn remote(&self) -> Option<&Arc<Remote>> {
+        self.remote.as_ref()
+    }
+
+    /// Makes epoll's precise waits use the timerfd fallback from the start,
+    /// as on a kernel without `epoll_pwait2` (for testing that path).
+    pub fn force_timerfd(mut self) -> Self {
+        self.force_timerfd = true;
+        self
+    }
+}
+
+impl Platform for PosixPlatform {
+    type Backend = PosixBackend;
+
+    fn methods(&self) -> &'static [Method] {
+        &METHODS
+    }
+
+    fn open(&mut self, method: &Method, config: &Config) -> Result<PosixBackend, Error> {
+        let flags = config.flags();
+        let precise = flags.contains(BaseFlags::PRECISE_TIMER);
+        match method.name {
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            "epoll" => Ok(PosixBackend::Epoll(Epoll::open(
+                flags.contains(BaseFlags::EPOLL_USE_CHANGELIST),
+                precise,
+                self.force_timerfd,
+            )?)),
+            #[cfg(any(
+                target_os = "macos",
+                target_os = "ios",
+                target_os = "tvos",
+                target_os = "watchos",
+                target_os = "freebsd",
+                target_os = "netbsd",
+                target_os = "openbsd",
+                target_os = "dragonfly"
+            ))]
+            "kqueue" => Ok(PosixBackend::Kqueue(Kqueue::open()?)),
+            "poll" => Ok(PosixBackend::Poll(Poll::open(precise)?)),
+            "select" => Ok(PosixBackend::Select(Select::open(precise)?)),
+            _ => Err(Error::Unsupported("a method this OS does not have")),
+        }
+    }
+
+    fn now(&mut self, precise: bool) -> Instant {
+        self.clock.now(precise)
+    }
+
+    fn wall_now(&mut self) -> Option<Duration> {
+        self.clock.wall()
+    }
+
+    /// Whether `name` is set in the environment; never in a setuid or
+    /// setgid process (real and effective ids differ).
+    fn env(&self, name: &str) -> bool {
+        !self.untrusted_env && std::env::var_os(name).is_some()
+    }
+
+    /// Prints `evbase using: NAME` to standard error.
+    fn show_method(&mut self, name: &str) {
+        eprintln!("evbase using: {name}");
+    }
+
+    fn inbox(&self) -> Option<&dyn Inbox> {
+        self.remote.as_deref().map(|r| r as &dyn Inbox)
+    }
+}
+
+/// The backend a [`PosixPlatform`] opened.
+#[derive(Debug)]
+pub enum PosixBackend {
+    /// epoll, with or without the changelist.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    Epoll(Epoll),
+    /// kqueue.
+    #[cfg(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "tvos",
+        target_os = "watchos",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    ))]
+    Kqueue(Kqueue),
+    /// poll.
+    Poll(Poll),
+    /// select.
+    Select(Select),
+}
+
+macro_rules! each {
+    ($self:expr, $b:ident => $e:expr) => {
+        match $self {
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            PosixBackend::Epoll($b) => $e,
+            #[cfg(any(
+                target_os = "macos",
+                target_os = "ios",
+                target_os = "tvos",
+                target_os = "watchos",
+                target_os = "freebsd",
+                target_os = "netbsd",
+                target_os = "openbsd",
+                target_os = "dragonfly"
+            ))]
+            PosixBackend::Kqueue($b) => $e,
+            PosixBackend::Poll($b) => $e,
+            PosixBackend::Select($b) => $e,
+        }
+    };
+}
+
+impl evbase_core::Backend for PosixBackend {
+    fn method(&self) -> &'static Method {
+        each!(self, b => b.method())
+    }
+
+    fn change(&mut self, change: &Change) -> Result<(), Error> {
+        each!(self, b => b.change(change))
+    }
+
+    fn dispatch<K: Sink>(&mut self, changes: &[Change], timeout: Option<Duration>, sink: &mut K) -> Result<(), Error> {
+        each!(self, b => b.dispatch(changes, timeout, sink))
+    }
+
+    fn add_signal(&mut self, signal: u32) -> Result<(), Error> {
+        each!(self, b => b.add_signal(signal))
+    }
+
+    fn del_signal(&mut self, signal: u32) -> Result<(), Error> {
+        each!(self, b => b.del_signal(signal))
+    }
+
+    fn waker(&self) -> Option<Waker> {
+        each!(self, b => b.waker())
+    }
+
+    fn forked(&self) -> bool {
+        each!(self, b => evbase_core::Backend::forked(b))
+    }
+
+    fn reinit(&mut self) -> Result<(), Error> {
+        each!(self, b => b.reinit())
+    }
+}

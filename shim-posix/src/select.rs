@@ -1,0 +1,253 @@
+//! The select backend (libevent's `select.c`): read and write bit arrays of
+//! our own, sized to the highest fd and grown by doubling, so fds at or
+//! above `FD_SETSIZE` work (on macOS through the `_DARWIN_UNLIMITED_SELECT`
+//! entry point). The "in" sets are copied to "out" sets before each call;
+//! results are scanned from a rotating start word. A closed fd in the sets
+//! makes `select` fail with `EBADF`: instead of failing the loop (as
+//! libevent does), the closed fds are found and reported READ|WRITE, like
+//! poll's `POLLNVAL`.
+
+use core::time::Duration;
+
+use evbase_core::{Change, Error, Features, Method, Sink, Waker, What};
+
+use crate::clock::Timing;
+use crate::signal::SignalPipe;
+use crate::sys::{self, FdWord};
+use crate::wake::Notifier;
+
+/// `select`.
+pub static SELECT: Method = Method {
+    name: "select",
+    features: Features::FDS,
+    need_reinit: true,
+    changelist: false,
+};
+
+const BITS: usize = FdWord::BITS as usize;
+
+/// An open select backend.
+#[derive(Debug)]
+pub struct Select {
+    read: Vec<FdWord>,
+    write: Vec<FdWord>,
+    out_read: Vec<FdWord>,
+    out_write: Vec<FdWord>,
+    /// The highest fd in either set, or -1.
+    max_fd: i32,
+    wake: Notifier,
+    signals: Option<SignalPipe>,
+    timing: Timing,
+    start: usize,
+    generation: u64,
+}
+
+fn get(set: &[FdWord], fd: usize) -> bool {
+    set.get(fd / BITS).is_some_and(|w| w & (1 << (fd % BITS)) != 0)
+}
+
+fn put(set: &mut [FdWord], fd: usize, on: bool) {
+    if on {
+        set[fd / BITS] |= 1 << (fd % BITS);
+    } else {
+        set[fd / BITS] &= !(1 << (fd % BITS));
+    }
+}
+
+impl Select {
+    /// Opens a select backend.
+    pub(crate) fn open(precise: bool) -> Result<Select, Error> {
+        let mut s = Select {
+            read: Vec::new(),
+            write: Vec::new(),
+            out_read: Vec::new(),
+            out_write: Vec::new(),
+            max_fd: -1,
+            wake: Notifier::open()?,
+            signals: None,
+            timing: Timing::new(precise),
+            start: 0,
+            generation: crate::fork_generation(),
+        };
+        s.set(s.wake.fd(), true, false);
+        Ok(s)
+    }
+
+    /// Watches `fd` for reading and/or writing (neither: forget it).
+    fn set(&mut self, fd: i32, read: bool, write: bool) {
+        let i = fd as usize;
+        if i / BITS >= self.read.len() {
+            if !read && !write {
+                return;
+            }
+            // Doubling growth, at least libc's FD_SETSIZE worth of words.
+            let words = (i / BITS + 1).max(self.read.len() * 2).max(1024 / BITS);
+            for v in [&mut self.read, &mut self.write, &mut self.out_read, &mut self.out_write] {
+                v.resize(words, 0);
+            }
+        }
+        put(&mut self.read, i, read);
+        put(&mut self.write, i, write);
+        if (read || write) && fd > self.max_fd {
+            self.max_fd = fd;
+        } else if !read && !write && fd == self.max_fd {
+            self.max_fd = self.highest_below(fd);
+        }
+    }
+
+    /// The highest watched fd below `fd`, or -1.
+    fn highest_below(&self, fd: i32) -> i32 {
+        let mut w = fd as usize / BITS + 1;
+        while w > 0 {
+            w -= 1;
+            let word = self.read[w] | self.write[w];
+            if word != 0 {
+                return (w * BITS + (BITS - 1 - word.leading_zeros() as usize)) as i32;
+            }
+        }
+        -1
+    }
+
+    fn is_internal(&self, fd: i32) -> bool {
+        fd == self.wake.fd() || self.signals.as_ref().is_some_and(|s| s.fd() == fd)
+    }
+
+    /// After `EBADF`: reports every watched fd that is closed as READ|WRITE.
+    fn report_closed<K: Sink>(&self, sink: &mut K) {
+        for fd in 0..=self.max_fd {
+            let (r, w) = (get(&self.read, fd as usize), get(&self.write, fd as usize));
+            if (r || w) && !self.is_internal(fd) && !sys::is_open(fd) {
+                sink.io(fd as u32, What::READ | What::WRITE);
+            }
+        }
+    }
+}
+
+impl evbase_core::Backend for Select {
+    fn method(&self) -> &'static Method {
+        &SELECT
+    }
+
+    fn change(&mut self, c: &Change) -> Result<(), Error> {
+        let fd = c.fd as i32;
+        if c.fd > i32::MAX as u32 || self.is_internal(fd) {
+            return Err(Error::InvalidHandle(c.fd.into()));
+        }
+        self.set(fd, c.new.contains(What::READ), c.new.contains(What::WRITE));
+        Ok(())
+    }
+
+    fn dispatch<K: Sink>(&mut self, _changes: &[Change], timeout: Option<Duration>, sink: &mut K) -> Result<(), Error> {
+        let timeout = self.timing.wait(timeout);
+        let nfds = (self.max_fd + 1) as usize;
+        let words = nfds.div_ceil(BITS);
+        self.out_read[..words].copy_from_slice(&self.read[..words]);
+        self.out_write[..words].copy_from_slice(&self.write[..words]);
+        let mut ready = match sys::select(nfds, &mut self.out_read, &mut self.out_write, timeout) {
+            Ok(n) => n,
+            Err(libc::EINTR) => return Ok(()),
+            Err(libc::EBADF) => {
+                self.report_closed(sink);
+                return Ok(());
+            }
+            Err(code) => return Err(Error::Os { op: "select", code }),
+        };
+        if words == 0 {
+            return Ok(());
+        }
+        self.start = (self.start + 1) % words;
+        let (mut woken, mut signalled) = (false, false);
+        for k in 0..words {
+            if ready == 0 {
+                break;
+            }
+            let w = (self.start + k) % words;
+            let mut bits = self.out_read[w] | self.out_write[w];
+            while bits != 0 {
+                let b = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let fd = w * BITS + b;
+                let mut what = What::empty();
+                if get(&self.out_read, fd) {
+                    what |= What::READ;
+                    ready = ready.saturating_sub(1);
+                }
+                if get(&self.out_write, fd) {
+                    what |= What::WRITE;
+                    ready = ready.saturating_sub(1);
+                }
+                let fd = fd as i32;
+                if fd == self.wake.fd() {
+                    woken = true;
+                } else if self.signals.as_ref().is_some_and(|s| s.fd() == fd) {
+                    signalled = true;
+                } else {
+                    sink.io(fd as u32, what);
+                }
+            }
+        }
+        if woken {
+            self.wake.drain();
+        }
+        if signalled && let Some(s) = &self.signals {
+            s.drain(sink);
+        }
+        Ok(())
+    }
+
+    fn add_signal(&mut self, signal: u32) -> Result<(), Error> {
+        if self.signals.is_none() {
+            let pipe = SignalPipe::open()?;
+            self.set(pipe.fd(), true, false);
+            self.signals = Some(pipe);
+        }
+        self.signals.as_mut().map_or(Ok(()), |s| s.add(signal))
+    }
+
+    fn del_signal(&mut self, signal: u32) -> Result<(), Error> {
+        self.signals.as_mut().map_or(Ok(()), |s| s.del(signal))
+    }
+
+    fn waker(&self) -> Option<Waker> {
+        Some(self.wake.waker())
+    }
+
+    fn forked(&self) -> bool {
+        self.generation != crate::fork_generation()
+    }
+
+    fn reinit(&mut self) -> Result<(), Error> {
+        for v in [&mut self.read, &mut self.write] {
+            v.fill(0);
+        }
+        self.max_fd = -1;
+        self.wake.reopen()?;
+        self.set(self.wake.fd(), true, false);
+        if let Some(s) = &mut self.signals {
+            s.reopen()?;
+            let fd = s.fd();
+            self.set(fd, true, false);
+        }
+        self.generation = crate::fork_generation();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sets_grow_and_track_max() {
+        let mut s = Select::open(false).unwrap();
+        let wake = s.wake.fd();
+        s.set(5000, true, false);
+        assert_eq!(s.max_fd, 5000);
+        assert!(s.read.len() * BITS > 5000);
+        s.set(3000, false, true);
+        s.set(5000, false, false);
+        assert_eq!(s.max_fd, 3000);
+        s.set(3000, false, false);
+        assert_eq!(s.max_fd, wake);
+    }
+}
