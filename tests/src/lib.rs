@@ -15,6 +15,8 @@ use evbase_core::{Config, EventBase, Platform, Storage};
 pub mod cases;
 mod sim;
 
+pub use cases::log;
+
 pub use sim::sim_variant;
 
 /// A platform the conformance cases can run on.
