@@ -11,8 +11,8 @@ use crate::platform::{Backend, Platform};
 use crate::slab::Slab;
 use crate::timers::Timers;
 use crate::{
-    ActiveQueues, BaseFlags, Changelist, Config, DispatchLimits, Error, EventId, Features, Instant, Method,
-    Rejection, SelectionReport, Storage, What, config,
+    ActiveQueues, BaseFlags, Changelist, Config, DispatchLimits, Error, EventId, Features, Instant, Method, Rejection,
+    SelectionReport, Storage, What, config,
 };
 
 bitflags::bitflags! {
@@ -166,7 +166,11 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             platform.show_method(backend.method().name);
         }
         if let Some(inbox) = platform.inbox() {
-            inbox.set_waker(if flags.contains(BaseFlags::NOLOCK) { None } else { backend.waker() });
+            inbox.set_waker(if flags.contains(BaseFlags::NOLOCK) {
+                None
+            } else {
+                backend.waker()
+            });
         }
         let tag = next_tag();
         Ok(EventBase {
@@ -262,7 +266,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// [`Error::Unsupported`] when the platform has no wall clock.
     pub fn gettimeofday_cached(&mut self) -> Result<Duration, Error> {
         let mono = self.core.now();
-        self.core.to_wall(mono).ok_or(Error::Unsupported("wall clock"))
+        self.core.wall_of(mono).ok_or(Error::Unsupported("wall clock"))
     }
 
     /// Sum of the counters in `which` (libevent's `event_base_get_num_events`).
@@ -368,12 +372,15 @@ impl<P: Platform, S: Storage> Core<P, S> {
     }
 
     pub(crate) fn update_cache(&mut self) {
-        self.cache =
-            if self.flags.contains(BaseFlags::NO_CACHE_TIME) { None } else { Some(self.platform.now(self.precise)) };
+        self.cache = if self.flags.contains(BaseFlags::NO_CACHE_TIME) {
+            None
+        } else {
+            Some(self.platform.now(self.precise))
+        };
     }
 
     /// Converts a monotonic instant to wall-clock time, with the offset read now.
-    pub(crate) fn to_wall(&mut self, mono: Instant) -> Option<Duration> {
+    pub(crate) fn wall_of(&mut self, mono: Instant) -> Option<Duration> {
         let wall = self.platform.wall_now()?;
         let now = self.platform.now(self.precise);
         let offset = wall.checked_sub(Duration::from_nanos(now.as_nanos()));
@@ -473,4 +480,3 @@ impl<P: Platform, S: Storage> Drop for EventBase<P, S> {
         }
     }
 }
-

@@ -233,7 +233,7 @@ pub fn select_method<'m>(
     for m in methods {
         match rejection(config, m, env_set) {
             None => return Ok(m),
-            // The report holds 8; a longer table keeps the first 8 reasons.
+            // The report holds 4; a longer table keeps the first 4 reasons.
             Some(why) => {
                 let _ = report.push((m.name, why));
             }
@@ -408,7 +408,7 @@ mod tests {
                 Some(w) => report.push((m.name, w)),
             }
         }
-        report.truncate(8);
+        report.truncate(4);
         Err(report)
     }
 

@@ -18,7 +18,7 @@ pub enum Rejection {
 }
 
 /// The methods considered by a failed selection, in preference order.
-pub type SelectionReport = heapless::Vec<(&'static str, Rejection), 8>;
+pub type SelectionReport = heapless::Vec<(&'static str, Rejection), 4>;
 
 /// Everything that can go wrong in the core. Every operation that returns
 /// an `Error` has left the base as it was.
@@ -87,14 +87,15 @@ impl fmt::Display for Error {
             Error::StaleEvent => f.write_str("stale event id: that event was freed or belongs to another base"),
             Error::InvalidFlags { what, reason } => write!(f, "invalid event flags {what:?}: {reason}"),
             Error::InvalidPriority { priority, npriorities } => {
-                write!(f, "priority {priority} is out of range: this base has priorities 0..{npriorities}")
+                write!(
+                    f,
+                    "priority {priority} is out of range: this base has priorities 0..{npriorities}"
+                )
             }
             Error::InvalidPriorityCount(n) => {
                 write!(f, "cannot use {n} priorities: the count must be between 1 and 255")
             }
-            Error::EventsActive => {
-                f.write_str("cannot change the number of priorities while callbacks are active")
-            }
+            Error::EventsActive => f.write_str("cannot change the number of priorities while callbacks are active"),
             Error::InvalidSignal(s) => write!(f, "signal number {s} is not valid on this platform"),
             Error::InvalidHandle(h) => write!(f, "handle {h} is not valid for this backend"),
             Error::InvalidArgument(why) => write!(f, "invalid argument: {why}"),

@@ -117,7 +117,9 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         let (source, events, st) = (slot.source, slot.events, slot.state);
         match source {
             Source::Fd(fd) => {
-                self.core.handles.add_fd(&mut self.backend, &mut self.changelist, fd, key, events)?;
+                self.core
+                    .handles
+                    .add_fd(&mut self.backend, &mut self.changelist, fd, key, events)?;
             }
             Source::Signal(sig) => self.core.handles.add_signal(&mut self.backend, sig, key)?,
             Source::None => {}
@@ -145,7 +147,10 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         let (source, events, st) = (slot.source, slot.events, slot.state);
         if st & state::INSERTED != 0 {
             match source {
-                Source::Fd(fd) => self.core.handles.del_fd(&mut self.backend, &mut self.changelist, fd, key, events)?,
+                Source::Fd(fd) => self
+                    .core
+                    .handles
+                    .del_fd(&mut self.backend, &mut self.changelist, fd, key, events)?,
                 Source::Signal(sig) => self.core.handles.del_signal(&mut self.backend, sig, key)?,
                 Source::None => {}
             }
@@ -230,8 +235,12 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         }
         let status = status & what & !What::ET;
         let deadline = status.contains(What::TIMEOUT).then_some(slot.deadline);
-        let wall_deadline = deadline.and_then(|d| self.core.to_wall(d));
-        Ok(Pending { what: status, deadline, wall_deadline })
+        let wall_deadline = deadline.and_then(|d| self.core.wall_of(d));
+        Ok(Pending {
+            what: status,
+            deadline,
+            wall_deadline,
+        })
     }
 
     /// Sets an event's priority (libevent's `event_priority_set`).
@@ -295,7 +304,10 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         callback: Kind<P, S>,
     ) -> Result<EventId, Error> {
         if what.intersects(What::SIGNAL | What::PERSIST) || matches!(source, Source::Signal(_)) {
-            return Err(Error::InvalidFlags { what, reason: "once events cannot be signals or persistent" });
+            return Err(Error::InvalidFlags {
+                what,
+                reason: "once events cannot be signals or persistent",
+            });
         }
         let io = what & What::IO;
         let (events, immediate) = if what == What::TIMEOUT {
@@ -303,7 +315,10 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         } else if !io.is_empty() {
             (io, false)
         } else {
-            return Err(Error::InvalidFlags { what, reason: "once needs TIMEOUT alone, or READ, WRITE or CLOSED" });
+            return Err(Error::InvalidFlags {
+                what,
+                reason: "once needs TIMEOUT alone, or READ, WRITE or CLOSED",
+            });
         };
         let source = if io.is_empty() { Source::None } else { source };
         let mut slot: Slot<P, S> = self.core.empty_slot(source, events, callback);
@@ -364,7 +379,9 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     pub fn active_by_fd(&mut self, fd: u32, what: What) {
         if what.contains(What::TIMEOUT) {
             for index in 0..self.core.slots.bound() {
-                let Some(id) = self.core.slots.id_of(index) else { continue };
+                let Some(id) = self.core.slots.id_of(index) else {
+                    continue;
+                };
                 let slot = self.core.slots.at(id.index);
                 if slot.source == Source::Fd(fd) && slot.has(state::TIMEOUT) {
                     self.unschedule(id.index);
@@ -395,14 +412,17 @@ fn check_flags(source: Source, what: What) -> Result<What, Error> {
     match source {
         Source::Signal(_) => {
             if what.intersects(What::IO) {
-                return Err(Error::InvalidFlags { what, reason: "a signal event cannot also wait for I/O" });
+                return Err(Error::InvalidFlags {
+                    what,
+                    reason: "a signal event cannot also wait for I/O",
+                });
             }
             Ok(what | What::SIGNAL)
         }
-        _ if what.contains(What::SIGNAL) => {
-            Err(Error::InvalidFlags { what, reason: "SIGNAL needs a Source::Signal" })
-        }
+        _ if what.contains(What::SIGNAL) => Err(Error::InvalidFlags {
+            what,
+            reason: "SIGNAL needs a Source::Signal",
+        }),
         _ => Ok(what),
     }
 }
-

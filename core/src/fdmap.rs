@@ -43,7 +43,11 @@ impl FdEntry {
             }
             u16::try_from(i32::from(n) + delta).ok()
         };
-        Some((step(self.nread, What::READ)?, step(self.nwrite, What::WRITE)?, step(self.nclose, What::CLOSED)?))
+        Some((
+            step(self.nread, What::READ)?,
+            step(self.nwrite, What::WRITE)?,
+            step(self.nclose, What::CLOSED)?,
+        ))
     }
 }
 
@@ -56,7 +60,11 @@ pub(crate) struct HandleMap<S: Storage> {
 
 impl<S: Storage> HandleMap<S> {
     pub(crate) fn new() -> Self {
-        HandleMap { fds: Default::default(), signals: Default::default(), links: KeyLinks::new() }
+        HandleMap {
+            fds: Default::default(),
+            signals: Default::default(),
+            links: KeyLinks::new(),
+        }
     }
 
     /// The most recently added event on `fd`.
@@ -102,10 +110,25 @@ impl<S: Storage> HandleMap<S> {
             what: "events per handle and direction",
             limit: u16::MAX as usize,
         })?;
-        let next = FdEntry { head: entry.head, nread, nwrite, nclose, et: if old.is_empty() { et } else { entry.et } };
+        let next = FdEntry {
+            head: entry.head,
+            nread,
+            nwrite,
+            nclose,
+            et: if old.is_empty() { et } else { entry.et },
+        };
         let new = next.interest();
         if new != old {
-            apply(backend, changelist, Change { fd, old, new, readd: What::empty() })?;
+            apply(
+                backend,
+                changelist,
+                Change {
+                    fd,
+                    old,
+                    new,
+                    readd: What::empty(),
+                },
+            )?;
         }
         let slot = &mut self.fds[fd as usize];
         *slot = next;
@@ -124,11 +147,28 @@ impl<S: Storage> HandleMap<S> {
     ) -> Result<(), Error> {
         let entry = self.fds[fd as usize];
         let old = entry.interest();
-        let (nread, nwrite, nclose) = entry.counts_with(events, -1).expect("counts match the registered events");
-        let next = FdEntry { head: entry.head, nread, nwrite, nclose, et: entry.et };
+        let (nread, nwrite, nclose) = entry
+            .counts_with(events, -1)
+            .expect("counts match the registered events");
+        let next = FdEntry {
+            head: entry.head,
+            nread,
+            nwrite,
+            nclose,
+            et: entry.et,
+        };
         let new = next.interest();
         if new != old {
-            apply(backend, changelist, Change { fd, old, new, readd: What::empty() })?;
+            apply(
+                backend,
+                changelist,
+                Change {
+                    fd,
+                    old,
+                    new,
+                    readd: What::empty(),
+                },
+            )?;
         }
         let slot = &mut self.fds[fd as usize];
         *slot = next;
@@ -141,7 +181,8 @@ impl<S: Storage> HandleMap<S> {
         if sig == 0 || sig > MAX_SIGNAL {
             return Err(Error::InvalidSignal(sig));
         }
-        self.signals.try_grow_to(sig as usize + 1, "signal", ListHead::default)?;
+        self.signals
+            .try_grow_to(sig as usize + 1, "signal", ListHead::default)?;
         self.links.reserve_key(key)?;
         if self.signals[sig as usize].is_empty() {
             backend.add_signal(sig)?;
@@ -154,11 +195,11 @@ impl<S: Storage> HandleMap<S> {
     pub(crate) fn del_signal<B: Backend>(&mut self, backend: &mut B, sig: u32, key: u32) -> Result<(), Error> {
         let head = &mut self.signals[sig as usize];
         self.links.remove(head, key);
-        if head.is_empty() {
-            if let Err(e) = backend.del_signal(sig) {
-                self.links.push_front(&mut self.signals[sig as usize], key);
-                return Err(e);
-            }
+        if head.is_empty()
+            && let Err(e) = backend.del_signal(sig)
+        {
+            self.links.push_front(&mut self.signals[sig as usize], key);
+            return Err(e);
         }
         Ok(())
     }
@@ -169,7 +210,12 @@ impl<S: Storage> HandleMap<S> {
         for (fd, entry) in self.fds.iter().enumerate() {
             let new = entry.interest();
             if !new.is_empty() {
-                let change = Change { fd: fd as u32, old: What::empty(), new, readd: What::empty() };
+                let change = Change {
+                    fd: fd as u32,
+                    old: What::empty(),
+                    new,
+                    readd: What::empty(),
+                };
                 let done = if backend.method().changelist {
                     backend.dispatch(&[change], Some(core::time::Duration::ZERO), &mut NoSink)
                 } else {
@@ -235,4 +281,3 @@ impl<P: Platform, S: Storage> Sink for Core<P, S> {
         }
     }
 }
-

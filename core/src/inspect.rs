@@ -77,7 +77,11 @@ fn write_line(out: &mut impl fmt::Write, e: &EventInfo, active: bool) -> fmt::Re
         Source::Signal(s) => write!(out, " [sig {s}]")?,
         Source::None => {}
     }
-    let flags = if active { e.active.unwrap_or(What::empty()) } else { e.events };
+    let flags = if active {
+        e.active.unwrap_or(What::empty())
+    } else {
+        e.events
+    };
     for (name, bit) in [
         ("Read", What::READ),
         ("Write", What::WRITE),
@@ -88,7 +92,7 @@ fn write_line(out: &mut impl fmt::Write, e: &EventInfo, active: bool) -> fmt::Re
         ("Timeout", What::TIMEOUT),
         ("Finalize", What::FINALIZE),
     ] {
-        if flags.contains(bit) && !(bit == What::TIMEOUT && !active) {
+        if flags.contains(bit) && (active || bit != What::TIMEOUT) {
             write!(out, " {name}")?;
         }
     }
@@ -98,7 +102,12 @@ fn write_line(out: &mut impl fmt::Write, e: &EventInfo, active: bool) -> fmt::Re
             out.write_str(" [NextTime]")?;
         }
     } else if let Some(d) = e.deadline {
-        write!(out, " Timeout={}.{:09}", d.as_nanos() / 1_000_000_000, d.as_nanos() % 1_000_000_000)?;
+        write!(
+            out,
+            " Timeout={}.{:09}",
+            d.as_nanos() / 1_000_000_000,
+            d.as_nanos() % 1_000_000_000
+        )?;
     }
     if e.internal {
         out.write_str(" [Internal]")?;

@@ -40,9 +40,9 @@ pub use base::{Count, EventBase, Exit};
 pub use changelist::{Change, Changelist};
 pub use config::{Config, DispatchLimits, rejection, select_method};
 pub use error::{Error, Rejection, SelectionReport};
-pub use event::{Callback, CallbackFn, EventInfo, Pending, Source};
 #[cfg(feature = "alloc")]
 pub use event::BoxedCallback;
+pub use event::{Callback, CallbackFn, EventInfo, Pending, Source};
 pub use fdmap::{MAX_HANDLE, MAX_SIGNAL};
 pub use flags::{BaseFlags, Features, LoopFlags, What};
 pub use heap::TimerHeap;
@@ -52,8 +52,8 @@ pub use platform::{Backend, Platform, Sink, Waker};
 pub use queues::{ActiveQueues, MAX_PRIORITIES};
 pub use remote::{Inbox, RemoteOp, RemoteQueue};
 pub use slab::EventId;
-pub use storage::{Buf, Fixed, Storage};
 #[cfg(feature = "alloc")]
 pub use storage::Growable;
+pub use storage::{Buf, Fixed, Storage};
 pub use time::{Instant, duration_nanos};
 pub use timers::{CommonTimeout, MAX_COMMON_TIMEOUTS};

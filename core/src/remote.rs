@@ -72,7 +72,11 @@ impl<const N: usize> RemoteQueue<N> {
             pending: AtomicBool::new(false),
             running: AtomicU32::new(0),
             processed: AtomicU32::new(0),
-            inner: Mutex::new(RefCell::new(Inner { ops: heapless::Deque::new(), next_seq: 1, waker: None })),
+            inner: Mutex::new(RefCell::new(Inner {
+                ops: heapless::Deque::new(),
+                next_seq: 1,
+                waker: None,
+            })),
         }
     }
 
@@ -85,7 +89,10 @@ impl<const N: usize> RemoteQueue<N> {
         let (seq, waker) = critical_section::with(|cs| {
             let mut inner = self.inner.borrow_ref_mut(cs);
             let seq = inner.next_seq;
-            inner.ops.push_back((seq, op)).map_err(|_| Error::Capacity { what: "remote queue", limit: N })?;
+            inner.ops.push_back((seq, op)).map_err(|_| Error::Capacity {
+                what: "remote queue",
+                limit: N,
+            })?;
             inner.next_seq = seq.wrapping_add(1);
             let first = !self.pending.load(Ordering::Relaxed);
             self.pending.store(true, Ordering::Release);

@@ -61,13 +61,18 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             } else {
                 Some(Duration::ZERO)
             };
-            if !flags.contains(LoopFlags::NO_EXIT_ON_EMPTY) && counts.added == 0 && counts.virtual_ == 0 && counts.active == 0
+            if !flags.contains(LoopFlags::NO_EXIT_ON_EMPTY)
+                && counts.added == 0
+                && counts.virtual_ == 0
+                && counts.active == 0
             {
                 return Ok(Exit::NoEvents);
             }
             self.core.queues.promote_later();
             self.core.cache = None;
-            let waited = self.backend.dispatch(self.changelist.changes(), timeout, &mut self.core);
+            let waited = self
+                .backend
+                .dispatch(self.changelist.changes(), timeout, &mut self.core);
             self.changelist.clear();
             waited?;
             self.core.update_cache();
@@ -97,7 +102,11 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         while let Some(priority) = self.core.queues.first_nonempty() {
             self.core.running_priority = u32::from(priority);
             let limited = u32::from(priority) >= limits.limit_after_priority;
-            let (max, end) = if limited { (limits.max_callbacks, endtime) } else { (None, None) };
+            let (max, end) = if limited {
+                (limits.max_callbacks, endtime)
+            } else {
+                (None, None)
+            };
             match self.process_queue(priority, max, end) {
                 None => break,
                 Some(0) => {}
@@ -140,12 +149,12 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             if max.is_some_and(|m| count >= m as usize) {
                 return Some(count);
             }
-            if let Some(end) = end {
-                if count > 0 {
-                    self.core.update_cache();
-                    if self.core.now() >= end {
-                        return Some(count);
-                    }
+            if let Some(end) = end
+                && count > 0
+            {
+                self.core.update_cache();
+                if self.core.now() >= end {
+                    return Some(count);
                 }
             }
             if self.core.continue_requested {
@@ -238,7 +247,11 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// Applies what other threads and interrupt handlers queued.
     pub(crate) fn drain_inbox(&mut self) {
         loop {
-            let Some((seq, op)) = self.core.platform.inbox().and_then(|i| if i.has_pending() { i.pop() } else { None })
+            let Some((seq, op)) = self
+                .core
+                .platform
+                .inbox()
+                .and_then(|i| if i.has_pending() { i.pop() } else { None })
             else {
                 return;
             };
@@ -267,7 +280,8 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// # Errors
     /// [`Error::Capacity`] when the event table is full.
     pub fn loop_exit(&mut self, after: Option<Duration>) -> Result<(), Error> {
-        self.once_kind(Source::None, What::TIMEOUT, after, Kind::LoopExit).map(|_| ())
+        self.once_kind(Source::None, What::TIMEOUT, after, Kind::LoopExit)
+            .map(|_| ())
     }
 
     /// Makes the loop return after the current callback (libevent's

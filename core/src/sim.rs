@@ -22,15 +22,30 @@ use crate::{BaseFlags, Change, Config, Error, Features, Instant, Method, RemoteQ
 
 /// The simulated methods, in preference order.
 pub static SIM_METHODS: [Method; 4] = [
-    Method { name: "kqueue", features: Features::ET.union(Features::O1).union(Features::FDS), need_reinit: true, changelist: true },
+    Method {
+        name: "kqueue",
+        features: Features::ET.union(Features::O1).union(Features::FDS),
+        need_reinit: true,
+        changelist: true,
+    },
     Method {
         name: "epoll",
         features: Features::ET.union(Features::O1).union(Features::EARLY_CLOSE),
         need_reinit: true,
         changelist: false,
     },
-    Method { name: "poll", features: Features::FDS.union(Features::EARLY_CLOSE), need_reinit: true, changelist: false },
-    Method { name: "select", features: Features::FDS, need_reinit: true, changelist: false },
+    Method {
+        name: "poll",
+        features: Features::FDS.union(Features::EARLY_CLOSE),
+        need_reinit: true,
+        changelist: false,
+    },
+    Method {
+        name: "select",
+        features: Features::FDS,
+        need_reinit: true,
+        changelist: false,
+    },
 ];
 
 /// `epoll` opened with `EPOLL_USE_CHANGELIST`.
@@ -98,7 +113,9 @@ impl World {
 
     fn run_script_until(&mut self, target: u64) {
         loop {
-            let Some(i) = (0..self.script.len()).min_by_key(|&i| (self.script[i].0, self.script[i].1)) else { return };
+            let Some(i) = (0..self.script.len()).min_by_key(|&i| (self.script[i].0, self.script[i].1)) else {
+                return;
+            };
             if self.script[i].0 > target {
                 return;
             }
@@ -143,14 +160,22 @@ impl World {
     fn new_handle(&mut self, file: bool) -> u32 {
         self.next_handle += 1;
         let fd = self.next_handle + 2;
-        self.handles.insert(fd, Handle { file, ..Handle::default() });
+        self.handles.insert(
+            fd,
+            Handle {
+                file,
+                ..Handle::default()
+            },
+        );
         self.edges.insert(fd);
         fd
     }
 
     /// What `fd` is ready for now.
     pub fn ready(&self, fd: u32) -> What {
-        let Some(h) = self.handles.get(&fd) else { return What::empty() };
+        let Some(h) = self.handles.get(&fd) else {
+            return What::empty();
+        };
         let mut w = What::empty();
         if h.readable || h.buffered > 0 || h.peer_closed {
             w |= What::READ;
@@ -176,10 +201,10 @@ impl World {
         if self.ready(fd) != before.0 {
             self.edges.insert(fd);
         }
-        if let Some(p) = peer {
-            if Some(self.ready(p)) != before.1 {
-                self.edges.insert(p);
-            }
+        if let Some(p) = peer
+            && Some(self.ready(p)) != before.1
+        {
+            self.edges.insert(p);
         }
     }
 
@@ -323,7 +348,11 @@ impl SimPlatform {
 
     /// A platform offering only `methods`.
     pub fn with_methods(methods: &'static [Method]) -> Self {
-        SimPlatform { world: Rc::new(RefCell::new(World::default())), methods, remote: None }
+        SimPlatform {
+            world: Rc::new(RefCell::new(World::default())),
+            methods,
+            remote: None,
+        }
     }
 
     /// Adds a remote queue (so `Remote` operations can be tested).
@@ -400,7 +429,10 @@ pub struct SimBackend {
 impl SimBackend {
     fn apply(&mut self, change: &Change) -> Result<(), Error> {
         let world = self.world.borrow();
-        let handle = world.handles.get(&change.fd).ok_or(Error::InvalidHandle(change.fd.into()))?;
+        let handle = world
+            .handles
+            .get(&change.fd)
+            .ok_or(Error::InvalidHandle(change.fd.into()))?;
         if handle.file && !self.method.features.contains(Features::FDS) {
             return Err(Error::InvalidHandle(change.fd.into()));
         }
@@ -420,7 +452,11 @@ impl SimBackend {
         for (&fd, &want) in &self.interest {
             let Some(h) = world.handles.get(&fd) else { continue };
             let mut ready = if h.closed {
-                if self.method.name == "poll" { What::READ | What::WRITE } else { What::empty() }
+                if self.method.name == "poll" {
+                    What::READ | What::WRITE
+                } else {
+                    What::empty()
+                }
             } else {
                 world.ready(fd)
             };
@@ -434,15 +470,25 @@ impl SimBackend {
             let hit = ready & want & What::IO;
             if !hit.is_empty() {
                 any = true;
-                let et = if features.contains(Features::ET) { What::ET } else { What::empty() };
+                let et = if features.contains(Features::ET) {
+                    What::ET
+                } else {
+                    What::empty()
+                };
                 sink.io(fd, hit | et);
             }
         }
         // Edges are consumed once reported to an edge-triggered interest.
         let interest = &self.interest;
-        world.edges.retain(|fd| !interest.get(fd).is_some_and(|w| w.contains(What::ET)));
-        let delivered: Vec<(u32, u32)> =
-            world.signals.iter().filter(|(s, _)| self.signals.contains(s)).map(|(&s, &n)| (s, n)).collect();
+        world
+            .edges
+            .retain(|fd| !interest.get(fd).is_some_and(|w| w.contains(What::ET)));
+        let delivered: Vec<(u32, u32)> = world
+            .signals
+            .iter()
+            .filter(|(s, _)| self.signals.contains(s))
+            .map(|(&s, &n)| (s, n))
+            .collect();
         for (sig, count) in delivered {
             world.signals.remove(&sig);
             any = true;

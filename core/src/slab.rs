@@ -38,7 +38,12 @@ pub(crate) struct Slab<T, S: Storage> {
 
 impl<T, S: Storage> Slab<T, S> {
     pub(crate) fn new(tag: u32) -> Self {
-        Slab { entries: Default::default(), free: NIL, len: 0, tag }
+        Slab {
+            entries: Default::default(),
+            free: NIL,
+            len: 0,
+            tag,
+        }
     }
 
     pub(crate) fn tag(&self) -> u32 {
@@ -66,21 +71,39 @@ impl<T, S: Storage> Slab<T, S> {
         } else {
             let index = self.entries.len();
             if index >= NIL as usize {
-                return Err(Error::Capacity { what: "event", limit: NIL as usize });
+                return Err(Error::Capacity {
+                    what: "event",
+                    limit: NIL as usize,
+                });
             }
-            self.entries.try_push(Entry { generation: 0, value: Some(value), next_free: NIL }, "event")?;
+            self.entries.try_push(
+                Entry {
+                    generation: 0,
+                    value: Some(value),
+                    next_free: NIL,
+                },
+                "event",
+            )?;
             index as u32
         };
         self.len += 1;
         let generation = self.entries[index as usize].generation;
-        Ok(EventId { index, generation, base: self.tag })
+        Ok(EventId {
+            index,
+            generation,
+            base: self.tag,
+        })
     }
 
     /// The live id of slot `index`, if it holds a value.
     pub(crate) fn id_of(&self, index: u32) -> Option<EventId> {
         let entry = self.entries.get(index as usize)?;
         entry.value.as_ref()?;
-        Some(EventId { index, generation: entry.generation, base: self.tag })
+        Some(EventId {
+            index,
+            generation: entry.generation,
+            base: self.tag,
+        })
     }
 
     pub(crate) fn check(&self, id: EventId) -> Result<u32, Error> {
@@ -97,11 +120,17 @@ impl<T, S: Storage> Slab<T, S> {
 
     /// The value in a slot known to be live (an index taken from the base's own tables).
     pub(crate) fn at(&self, index: u32) -> &T {
-        self.entries[index as usize].value.as_ref().expect("internal tables name only live slots")
+        self.entries[index as usize]
+            .value
+            .as_ref()
+            .expect("internal tables name only live slots")
     }
 
     pub(crate) fn at_mut(&mut self, index: u32) -> &mut T {
-        self.entries[index as usize].value.as_mut().expect("internal tables name only live slots")
+        self.entries[index as usize]
+            .value
+            .as_mut()
+            .expect("internal tables name only live slots")
     }
 
     /// Frees a live slot; its id and every copy go stale.
@@ -117,7 +146,10 @@ impl<T, S: Storage> Slab<T, S> {
 
     /// Live slots in index order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &T)> + '_ {
-        self.entries.iter().enumerate().filter_map(|(i, e)| e.value.as_ref().map(|v| (i as u32, v)))
+        self.entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.value.as_ref().map(|v| (i as u32, v)))
     }
 }
 

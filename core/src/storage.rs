@@ -153,7 +153,10 @@ mod tests {
         assert_eq!(fill_until_full::<Fixed<7>>(), 7);
         let mut v: heapless::Vec<u8, 2> = Default::default();
         assert!(Buf::try_reserve(&mut v, 3, "x").is_err());
-        assert_eq!(v.try_grow_to(3, "x", || 0), Err(Error::Capacity { what: "x", limit: 2 }));
+        assert_eq!(
+            v.try_grow_to(3, "x", || 0),
+            Err(Error::Capacity { what: "x", limit: 2 })
+        );
         assert!(v.is_empty());
     }
 

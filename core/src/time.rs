@@ -52,7 +52,10 @@ mod tests {
     fn saturates() {
         assert_eq!(Instant::MAX.saturating_add(Duration::from_secs(1)), Instant::MAX);
         assert_eq!(Instant::ZERO.saturating_since(Instant::from_millis(5)), Duration::ZERO);
-        assert_eq!(Instant::from_millis(7).saturating_since(Instant::from_millis(5)), Duration::from_millis(2));
+        assert_eq!(
+            Instant::from_millis(7).saturating_since(Instant::from_millis(5)),
+            Duration::from_millis(2)
+        );
         assert_eq!(duration_nanos(Duration::MAX), u64::MAX);
     }
 }

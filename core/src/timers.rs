@@ -53,7 +53,11 @@ pub(crate) struct Timers<S: Storage> {
 
 impl<S: Storage> Timers<S> {
     pub(crate) fn new() -> Self {
-        Timers { heap: TimerHeap::new(), commons: Default::default(), links: Default::default() }
+        Timers {
+            heap: TimerHeap::new(),
+            commons: Default::default(),
+            links: Default::default(),
+        }
     }
 
     /// The earliest deadline.
@@ -68,7 +72,11 @@ impl<S: Storage> Timers<S> {
         while after != NIL && deadline_of(after) > deadline {
             after = self.links[after as usize].0;
         }
-        let next = if after == NIL { queue.first } else { self.links[after as usize].1 };
+        let next = if after == NIL {
+            queue.first
+        } else {
+            self.links[after as usize].1
+        };
         self.links[key as usize] = (after, next);
         if after == NIL {
             queue.first = key;
@@ -113,19 +121,40 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         let base = self.core.slots.tag();
         let timers = &self.core.timers;
         if let Some(i) = timers.commons.iter().position(|q| q.duration == duration) {
-            return Ok(CommonTimeout { base, index: i as u8, duration });
+            return Ok(CommonTimeout {
+                base,
+                index: i as u8,
+                duration,
+            });
         }
         let index = timers.commons.len();
         if index >= MAX_COMMON_TIMEOUTS {
-            return Err(Error::Capacity { what: "common timeout", limit: MAX_COMMON_TIMEOUTS });
+            return Err(Error::Capacity {
+                what: "common timeout",
+                limit: MAX_COMMON_TIMEOUTS,
+            });
         }
         self.core.timers.commons.try_reserve(1, "common timeout")?;
-        let mut slot = self.core.empty_slot(Source::None, What::empty(), Kind::Common(index as u8));
+        let mut slot = self
+            .core
+            .empty_slot(Source::None, What::empty(), Kind::Common(index as u8));
         slot.state = state::INTERNAL;
         slot.priority = 0;
         let timer = self.core.insert_slot(slot)?;
-        self.core.timers.commons.try_push(CommonQueue { duration, first: NIL, last: NIL, timer: timer.index }, "common timeout")?;
-        Ok(CommonTimeout { base, index: index as u8, duration })
+        self.core.timers.commons.try_push(
+            CommonQueue {
+                duration,
+                first: NIL,
+                last: NIL,
+                timer: timer.index,
+            },
+            "common timeout",
+        )?;
+        Ok(CommonTimeout {
+            base,
+            index: index as u8,
+            duration,
+        })
     }
 
     pub(crate) fn check_common(&self, ct: CommonTimeout) -> Result<(), Error> {
@@ -279,4 +308,3 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         let _ = self.schedule(key, next);
     }
 }
-

@@ -13,7 +13,11 @@ use std::time::Duration;
 use evbase_core::{Config, EventBase, Platform, Storage};
 
 pub mod cases;
+#[cfg(unix)]
+pub mod posix;
 mod sim;
+#[cfg(windows)]
+pub mod windows;
 
 pub use cases::log;
 
@@ -51,8 +55,7 @@ pub trait TestPlatform: Platform + Sized + 'static {
 /// host has).
 pub fn new_base<P: TestPlatform, S: Storage>(variant: &str) -> EventBase<P, S> {
     let (platform, config) = P::make(variant);
-    let base = EventBase::with_config(platform, &config).expect("the variant opens");
-    base
+    EventBase::with_config(platform, &config).expect("the variant opens")
 }
 
 /// Asserts that `elapsed` is `expected`, never earlier and at most the

@@ -24,13 +24,17 @@ pub fn nonpersist_readd<P: TestPlatform, S: Storage>(variant: &str) {
     for (i, fd) in [(0usize, a), (1, b)] {
         let (l, ids2) = (last.clone(), ids.clone());
         let id = base
-            .new_event(Source::Fd(fd), What::READ, Callback::<P, S>::new(move |bs, _, _| {
-                let other = ids2.get()[1 - i].unwrap();
-                l.borrow_mut().push(other);
-                let mut buf = [0u8; 256];
-                assert!(bs.platform_mut().recv(fd, &mut buf).is_some());
-                bs.add(other, None).unwrap();
-            }))
+            .new_event(
+                Source::Fd(fd),
+                What::READ,
+                Callback::<P, S>::new(move |bs, _, _| {
+                    let other = ids2.get()[1 - i].unwrap();
+                    l.borrow_mut().push(other);
+                    let mut buf = [0u8; 256];
+                    assert!(bs.platform_mut().recv(fd, &mut buf).is_some());
+                    bs.add(other, None).unwrap();
+                }),
+            )
             .unwrap();
         let mut v = ids.get();
         v[i] = Some(id);
@@ -54,12 +58,16 @@ pub fn want_only_once<P: TestPlatform, S: Storage>(variant: &str) {
     base.loop_exit(Some(ms(300))).unwrap();
     let calls = log();
     let c = calls.clone();
-    let ev = base.new_event(Source::Fd(b), What::READ, Callback::<P, S>::new(move |bs, _, _| {
-        let mut buf = [0u8; 256];
-        let n = bs.platform_mut().recv(b, &mut buf).unwrap();
-        c.borrow_mut().push(n);
-        bs.platform_mut().send(a, b"test1\0").unwrap();
-    }));
+    let ev = base.new_event(
+        Source::Fd(b),
+        What::READ,
+        Callback::<P, S>::new(move |bs, _, _| {
+            let mut buf = [0u8; 256];
+            let n = bs.platform_mut().recv(b, &mut buf).unwrap();
+            c.borrow_mut().push(n);
+            bs.platform_mut().send(a, b"test1\0").unwrap();
+        }),
+    );
     base.add(ev.unwrap(), None).unwrap();
     base.dispatch().unwrap();
     assert_eq!(*calls.borrow(), [6]);
@@ -78,10 +86,17 @@ pub fn event_once<P: TestPlatform, S: Storage>(variant: &str) {
     };
     base.once(Source::Fd(a), What::READ, None, add(1)).unwrap();
     base.once(Source::None, What::TIMEOUT, Some(ms(50)), add(100)).unwrap();
-    assert!(matches!(base.once(Source::None, What::empty(), None, add(0)), Err(Error::InvalidFlags { .. })));
-    assert!(matches!(base.once(Source::None, What::PERSIST, None, add(0)), Err(Error::InvalidFlags { .. })));
+    assert!(matches!(
+        base.once(Source::None, What::empty(), None, add(0)),
+        Err(Error::InvalidFlags { .. })
+    ));
+    assert!(matches!(
+        base.once(Source::None, What::PERSIST, None, add(0)),
+        Err(Error::InvalidFlags { .. })
+    ));
     base.once(Source::None, What::TIMEOUT, None, add(1000)).unwrap();
-    base.once(Source::None, What::TIMEOUT, Some(Duration::ZERO), add(1000)).unwrap();
+    base.once(Source::None, What::TIMEOUT, Some(Duration::ZERO), add(1000))
+        .unwrap();
     base.platform_mut().send(b, b"test1\0").unwrap();
     base.platform_mut().shutdown_write(b);
     assert_eq!(base.dispatch(), Ok(Exit::NoEvents));
@@ -92,8 +107,13 @@ pub fn event_once<P: TestPlatform, S: Storage>(variant: &str) {
 /// goes with the base.
 pub fn event_once_never<P: TestPlatform, S: Storage>(variant: &str) {
     let mut base = new_base::<P, S>(variant);
-    base.once(Source::None, What::TIMEOUT, Some(Duration::from_secs(3600)), Callback::<P, S>::new(|_, _, _| panic!("ran")))
-        .unwrap();
+    base.once(
+        Source::None,
+        What::TIMEOUT,
+        Some(Duration::from_secs(3600)),
+        Callback::<P, S>::new(|_, _, _| panic!("ran")),
+    )
+    .unwrap();
     base.loop_exit(Some(ms(10))).unwrap();
     assert_eq!(base.dispatch(), Ok(Exit::Done));
     drop(base);
@@ -115,13 +135,19 @@ pub fn event_pending<P: TestPlatform, S: Storage>(variant: &str) {
     assert!(base.pending(r, What::WRITE).unwrap().what.is_empty());
     assert!(base.pending(w, What::WRITE).unwrap().what.is_empty());
     assert!(base.pending(r, What::CLOSED).unwrap().what.is_empty());
-    assert_eq!(base.pending(r, What::READ | What::TIMEOUT).unwrap().what, What::READ | What::TIMEOUT);
+    assert_eq!(
+        base.pending(r, What::READ | What::TIMEOUT).unwrap().what,
+        What::READ | What::TIMEOUT
+    );
     let p = base.pending(t, What::TIMEOUT).unwrap();
     assert_eq!(p.what, What::TIMEOUT);
     assert!(p.deadline.is_some());
     if let (Some(now), Some(expiry)) = (wall_now, p.wall_deadline) {
         let left = expiry.checked_sub(now).expect("expiry in the future");
-        assert!(left <= ms(500) && left >= ms(500) - P::TOLERANCE - ms(5), "expiry in {left:?}");
+        assert!(
+            left <= ms(500) && left >= ms(500) - P::TOLERANCE - ms(5),
+            "expiry in {left:?}"
+        );
     }
     assert!(base.pending(t, What::READ).unwrap().deadline.is_none());
 }
@@ -130,11 +156,19 @@ pub fn event_pending<P: TestPlatform, S: Storage>(variant: &str) {
 /// with its result flags; activating again ORs them.
 pub fn manipulate_active_events<P: TestPlatform, S: Storage>(variant: &str) {
     let mut base = new_base::<P, S>(variant);
-    let ev = base.new_event(Source::None, What::empty(), Callback::<P, S>::new(|_, _, _| {})).unwrap();
+    let ev = base
+        .new_event(Source::None, What::empty(), Callback::<P, S>::new(|_, _, _| {}))
+        .unwrap();
     base.active(ev, What::READ, 1).unwrap();
-    assert_eq!(base.pending(ev, What::READ | What::WRITE | What::TIMEOUT).unwrap().what, What::READ);
+    assert_eq!(
+        base.pending(ev, What::READ | What::WRITE | What::TIMEOUT).unwrap().what,
+        What::READ
+    );
     base.active(ev, What::WRITE, 1).unwrap();
-    assert_eq!(base.pending(ev, What::READ | What::WRITE | What::TIMEOUT).unwrap().what, What::READ | What::WRITE);
+    assert_eq!(
+        base.pending(ev, What::READ | What::WRITE | What::TIMEOUT).unwrap().what,
+        What::READ | What::WRITE
+    );
     base.del(ev).unwrap();
     assert!(base.pending(ev, What::all()).unwrap().what.is_empty());
 }
@@ -176,10 +210,16 @@ pub fn active_by_fd<P: TestPlatform, S: Storage>(variant: &str) {
 pub fn stale_event_id<P: TestPlatform, S: Storage>(variant: &str) {
     let mut base = new_base::<P, S>(variant);
     let mut other = new_base::<P, S>(variant);
-    let ev = base.new_event(Source::None, What::empty(), Callback::<P, S>::new(|_, _, _| {})).unwrap();
-    let foreign = other.new_event(Source::None, What::empty(), Callback::<P, S>::new(|_, _, _| {})).unwrap();
+    let ev = base
+        .new_event(Source::None, What::empty(), Callback::<P, S>::new(|_, _, _| {}))
+        .unwrap();
+    let foreign = other
+        .new_event(Source::None, What::empty(), Callback::<P, S>::new(|_, _, _| {}))
+        .unwrap();
     base.free(ev).unwrap();
-    let again = base.new_event(Source::None, What::empty(), Callback::<P, S>::new(|_, _, _| {})).unwrap();
+    let again = base
+        .new_event(Source::None, What::empty(), Callback::<P, S>::new(|_, _, _| {}))
+        .unwrap();
     for id in [ev, foreign] {
         assert_eq!(base.add(id, Some(ms(1))), Err(Error::StaleEvent));
         assert_eq!(base.del(id), Err(Error::StaleEvent));
@@ -188,9 +228,19 @@ pub fn stale_event_id<P: TestPlatform, S: Storage>(variant: &str) {
         assert_eq!(base.free(id), Err(Error::StaleEvent));
     }
     assert!(base.pending(again, What::all()).unwrap().what.is_empty());
-    assert_eq!(base.set_priority(again, 5), Err(Error::InvalidPriority { priority: 5, npriorities: 1 }));
+    assert_eq!(
+        base.set_priority(again, 5),
+        Err(Error::InvalidPriority {
+            priority: 5,
+            npriorities: 1
+        })
+    );
     let start = base.gettime_monotonic();
     base.add(again, Some(ms(1))).unwrap();
     assert_eq!(base.dispatch(), Ok(Exit::NoEvents));
-    assert_elapsed::<P>("timer after stale uses", base.gettime_monotonic().saturating_since(start), ms(1));
+    assert_elapsed::<P>(
+        "timer after stale uses",
+        base.gettime_monotonic().saturating_since(start),
+        ms(1),
+    );
 }

@@ -17,7 +17,11 @@ pub fn finalize_cb_invoked<P: TestPlatform, S: Storage>(variant: &str) {
         let finalized = log();
         let mut ids = Vec::new();
         for i in 0..4 {
-            let ev = base.new_event(Source::None, What::empty(), Callback::<P, S>::new(|_, _, _| panic!("callback after finalize")));
+            let ev = base.new_event(
+                Source::None,
+                What::empty(),
+                Callback::<P, S>::new(|_, _, _| panic!("callback after finalize")),
+            );
             ids.push((i, ev.unwrap()));
         }
         base.active(ids[1].1, What::READ, 1).unwrap();
@@ -28,7 +32,12 @@ pub fn finalize_cb_invoked<P: TestPlatform, S: Storage>(variant: &str) {
         for &(i, id) in &ids {
             let f = finalized.clone();
             let fin = Callback::<P, S>::new(move |_, _, what| f.borrow_mut().push((i, what)));
-            if free { base.free_finalize(id, fin) } else { base.finalize(id, fin) }.unwrap();
+            if free {
+                base.free_finalize(id, fin)
+            } else {
+                base.finalize(id, fin)
+            }
+            .unwrap();
             assert_eq!(base.add(id, None), Err(Error::Finalizing));
             assert_eq!(base.active(id, What::READ, 1), Err(Error::Finalizing));
             assert_eq!(base.del(id), Ok(()));
@@ -56,17 +65,27 @@ pub fn finalize_within_cb<P: TestPlatform, S: Storage>(variant: &str) {
         let seen = log();
         let sibling = {
             let s = seen.clone();
-            base.new_event(Source::None, persist, Callback::<P, S>::new(move |_, _, _| s.borrow_mut().push("sibling cb"))).unwrap()
+            base.new_event(
+                Source::None,
+                persist,
+                Callback::<P, S>::new(move |_, _, _| s.borrow_mut().push("sibling cb")),
+            )
+            .unwrap()
         };
         let s = seen.clone();
         let first = base
-            .new_event(Source::None, persist, Callback::<P, S>::new(move |b, id, _| {
-                s.borrow_mut().push("first cb");
-                for (who, target) in [("first fin", id), ("sibling fin", sibling)] {
-                    let s2 = s.clone();
-                    b.free_finalize(target, Callback::<P, S>::new(move |_, _, _| s2.borrow_mut().push(who))).unwrap();
-                }
-            }))
+            .new_event(
+                Source::None,
+                persist,
+                Callback::<P, S>::new(move |b, id, _| {
+                    s.borrow_mut().push("first cb");
+                    for (who, target) in [("first fin", id), ("sibling fin", sibling)] {
+                        let s2 = s.clone();
+                        b.free_finalize(target, Callback::<P, S>::new(move |_, _, _| s2.borrow_mut().push(who)))
+                            .unwrap();
+                    }
+                }),
+            )
             .unwrap();
         base.active(first, What::READ, 1).unwrap();
         base.active(sibling, What::READ, 1).unwrap();

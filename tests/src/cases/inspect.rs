@@ -12,7 +12,9 @@ use crate::{TestPlatform, new_base};
 /// loop; virtual events apart.
 pub fn event_base_get_num_events<P: TestPlatform, S: Storage>(variant: &str) {
     let mut base = new_base::<P, S>(variant);
-    let ev = base.new_event(Source::None, What::READ, Callback::<P, S>::new(|_, _, _| {})).unwrap();
+    let ev = base
+        .new_event(Source::None, What::READ, Callback::<P, S>::new(|_, _, _| {}))
+        .unwrap();
     for c in [Count::ACTIVE, Count::VIRTUAL, Count::ADDED] {
         assert_eq!(base.num_events(c), 0);
     }
@@ -34,8 +36,12 @@ pub fn event_base_get_num_events<P: TestPlatform, S: Storage>(variant: &str) {
 /// `clear` resetting them to the current values.
 pub fn event_base_get_max_events<P: TestPlatform, S: Storage>(variant: &str) {
     let mut base = new_base::<P, S>(variant);
-    let a = base.new_event(Source::None, What::READ, Callback::<P, S>::new(|_, _, _| {})).unwrap();
-    let b = base.new_event(Source::None, What::READ, Callback::<P, S>::new(|_, _, _| {})).unwrap();
+    let a = base
+        .new_event(Source::None, What::READ, Callback::<P, S>::new(|_, _, _| {}))
+        .unwrap();
+    let b = base
+        .new_event(Source::None, What::READ, Callback::<P, S>::new(|_, _, _| {}))
+        .unwrap();
     base.add(a, Some(Duration::from_secs(1))).unwrap();
     base.add(b, Some(Duration::from_secs(1))).unwrap();
     base.del(a).unwrap();
@@ -59,7 +65,9 @@ pub fn event_foreach<P: TestPlatform, S: Storage>(variant: &str) {
     let mut base = new_base::<P, S>(variant);
     let (a, _b) = base.platform_mut().socketpair();
     let nop = || Callback::<P, S>::new(|_, _, _| {});
-    let ev: Vec<_> = (0..5).map(|_| base.new_event(Source::None, What::empty(), nop()).unwrap()).collect();
+    let ev: Vec<_> = (0..5)
+        .map(|_| base.new_event(Source::None, What::empty(), nop()).unwrap())
+        .collect();
     let reader = base.new_event(Source::Fd(a), What::READ, nop()).unwrap();
     base.add(ev[0], Some(Duration::from_secs(1))).unwrap();
     base.add(ev[1], Some(Duration::from_secs(2))).unwrap();
@@ -81,7 +89,11 @@ pub fn event_foreach<P: TestPlatform, S: Storage>(variant: &str) {
     let mut visits = 0;
     let r = base.foreach_event(|_| {
         visits += 1;
-        if visits == 2 { ControlFlow::Break(101) } else { ControlFlow::Continue(()) }
+        if visits == 2 {
+            ControlFlow::Break(101)
+        } else {
+            ControlFlow::Continue(())
+        }
     });
     assert_eq!(r, ControlFlow::Break(101));
     assert_eq!(visits, 2);
@@ -93,7 +105,9 @@ pub fn dump_events<P: TestPlatform, S: Storage>(variant: &str) {
     let mut base = new_base::<P, S>(variant);
     let (a, _b) = base.platform_mut().socketpair();
     let nop = || Callback::<P, S>::new(|_, _, _| {});
-    let r = base.new_event(Source::Fd(a), What::READ | What::PERSIST, nop()).unwrap();
+    let r = base
+        .new_event(Source::Fd(a), What::READ | What::PERSIST, nop())
+        .unwrap();
     let t = base.new_event(Source::None, What::empty(), nop()).unwrap();
     let act = base.new_event(Source::None, What::empty(), nop()).unwrap();
     let ct = base.init_common_timeout(Duration::from_millis(100)).unwrap();
@@ -104,9 +118,27 @@ pub fn dump_events<P: TestPlatform, S: Storage>(variant: &str) {
     base.dump_events(&mut out).unwrap();
     let (inserted, active) = out.split_once("Active events:\n").unwrap();
     assert!(inserted.starts_with("Inserted events:\n"));
-    assert_eq!(inserted.lines().filter(|l| l.contains(&format!("[fd {a}] Read Persist"))).count(), 1, "{out}");
-    assert_eq!(inserted.lines().filter(|l| l.contains("Timeout=") && !l.contains("[Internal]")).count(), 1, "{out}");
-    assert_eq!(inserted.lines().filter(|l| l.contains("[Internal]")).count(), 1, "{out}");
+    assert_eq!(
+        inserted
+            .lines()
+            .filter(|l| l.contains(&format!("[fd {a}] Read Persist")))
+            .count(),
+        1,
+        "{out}"
+    );
+    assert_eq!(
+        inserted
+            .lines()
+            .filter(|l| l.contains("Timeout=") && !l.contains("[Internal]"))
+            .count(),
+        1,
+        "{out}"
+    );
+    assert_eq!(
+        inserted.lines().filter(|l| l.contains("[Internal]")).count(),
+        1,
+        "{out}"
+    );
     assert_eq!(active.lines().count(), 1, "{out}");
     assert!(active.contains("Write priority=0"), "{out}");
 }

@@ -20,15 +20,19 @@ pub fn simpleread<P: TestPlatform, S: Storage>(variant: &str) {
     let reads = log();
     let r = reads.clone();
     let ev = base
-        .new_event(Source::Fd(b), What::READ, Callback::<P, S>::new(move |bs, id, what| {
-            assert_eq!(what, What::READ);
-            let mut buf = [0u8; 256];
-            let n = bs.platform_mut().recv(b, &mut buf).unwrap();
-            r.borrow_mut().push(n);
-            if n > 0 {
-                bs.add(id, None).unwrap();
-            }
-        }))
+        .new_event(
+            Source::Fd(b),
+            What::READ,
+            Callback::<P, S>::new(move |bs, id, what| {
+                assert_eq!(what, What::READ);
+                let mut buf = [0u8; 256];
+                let n = bs.platform_mut().recv(b, &mut buf).unwrap();
+                r.borrow_mut().push(n);
+                if n > 0 {
+                    bs.add(id, None).unwrap();
+                }
+            }),
+        )
         .unwrap();
     base.add(ev, None).unwrap();
     assert_eq!(base.dispatch(), Ok(Exit::NoEvents));
@@ -41,10 +45,14 @@ pub fn simplewrite<P: TestPlatform, S: Storage>(variant: &str) {
     let (a, b) = base.platform_mut().socketpair();
     let wrote = log();
     let w = wrote.clone();
-    let ev = base.new_event(Source::Fd(a), What::WRITE, Callback::<P, S>::new(move |bs, _, what| {
-        assert_eq!(what, What::WRITE);
-        w.borrow_mut().push(bs.platform_mut().send(a, TEST1).unwrap());
-    }));
+    let ev = base.new_event(
+        Source::Fd(a),
+        What::WRITE,
+        Callback::<P, S>::new(move |bs, _, what| {
+            assert_eq!(what, What::WRITE);
+            w.borrow_mut().push(bs.platform_mut().send(a, TEST1).unwrap());
+        }),
+    );
     base.add(ev.unwrap(), None).unwrap();
     assert_eq!(base.dispatch(), Ok(Exit::NoEvents));
     assert_eq!(*wrote.borrow(), [TEST1.len()]);
@@ -64,41 +72,49 @@ fn transfer<P: TestPlatform, S: Storage>(variant: &str, persist: bool) {
     let flags = if persist { What::PERSIST } else { What::empty() };
     let (src, off) = (sent.clone(), offset.clone());
     let writer = base
-        .new_event(Source::Fd(a), What::WRITE | flags, Callback::<P, S>::new(move |bs, id, _| {
-            let mut o = off.borrow_mut();
-            let chunk = (src.len() - *o).min(256);
-            let n = bs.platform_mut().send(a, &src[*o..*o + chunk]).unwrap_or(0);
-            *o += n;
-            if *o == src.len() {
-                bs.platform_mut().shutdown_write(a);
-                if persist {
-                    bs.del(id).unwrap();
-                }
-            } else if !persist {
-                bs.add(id, None).unwrap();
-            }
-        }))
-        .unwrap();
-    let got = received.clone();
-    let reader = base
-        .new_event(Source::Fd(b), What::READ | flags, Callback::<P, S>::new(move |bs, id, _| {
-            let mut buf = [0u8; 300];
-            match bs.platform_mut().recv(b, &mut buf) {
-                Some(0) => {
+        .new_event(
+            Source::Fd(a),
+            What::WRITE | flags,
+            Callback::<P, S>::new(move |bs, id, _| {
+                let mut o = off.borrow_mut();
+                let chunk = (src.len() - *o).min(256);
+                let n = bs.platform_mut().send(a, &src[*o..*o + chunk]).unwrap_or(0);
+                *o += n;
+                if *o == src.len() {
+                    bs.platform_mut().shutdown_write(a);
                     if persist {
                         bs.del(id).unwrap();
                     }
+                } else if !persist {
+                    bs.add(id, None).unwrap();
                 }
-                Some(n) => {
-                    got.borrow_mut().extend_from_slice(&buf[..n]);
-                    if !persist {
-                        bs.add(id, None).unwrap();
+            }),
+        )
+        .unwrap();
+    let got = received.clone();
+    let reader = base
+        .new_event(
+            Source::Fd(b),
+            What::READ | flags,
+            Callback::<P, S>::new(move |bs, id, _| {
+                let mut buf = [0u8; 300];
+                match bs.platform_mut().recv(b, &mut buf) {
+                    Some(0) => {
+                        if persist {
+                            bs.del(id).unwrap();
+                        }
                     }
+                    Some(n) => {
+                        got.borrow_mut().extend_from_slice(&buf[..n]);
+                        if !persist {
+                            bs.add(id, None).unwrap();
+                        }
+                    }
+                    None if !persist => bs.add(id, None).unwrap(),
+                    None => {}
                 }
-                None if !persist => bs.add(id, None).unwrap(),
-                None => {}
-            }
-        }))
+            }),
+        )
         .unwrap();
     base.add(writer, None).unwrap();
     base.add(reader, None).unwrap();
@@ -126,28 +142,37 @@ pub fn combined<P: TestPlatform, S: Storage>(variant: &str) {
     let totals = Rc::new(RefCell::new([0usize; 4]));
     let mut make = |fd: u32, what: What, slot: usize| -> EventId {
         let t = totals.clone();
-        base.new_event(Source::Fd(fd), what, Callback::<P, S>::new(move |bs, id, _| {
-            if what.contains(What::WRITE) {
-                let n = bs.platform_mut().send(fd, &[7u8; 300]).unwrap_or(0);
-                let mut t = t.borrow_mut();
-                t[slot] += n;
-                if t[slot] < 8192 {
-                    bs.add(id, None).unwrap();
+        base.new_event(
+            Source::Fd(fd),
+            what,
+            Callback::<P, S>::new(move |bs, id, _| {
+                if what.contains(What::WRITE) {
+                    let n = bs.platform_mut().send(fd, &[7u8; 300]).unwrap_or(0);
+                    let mut t = t.borrow_mut();
+                    t[slot] += n;
+                    if t[slot] < 8192 {
+                        bs.add(id, None).unwrap();
+                    } else {
+                        bs.platform_mut().shutdown_write(fd);
+                    }
                 } else {
-                    bs.platform_mut().shutdown_write(fd);
+                    let mut buf = [0u8; 500];
+                    let n = bs.platform_mut().recv(fd, &mut buf).unwrap_or(0);
+                    t.borrow_mut()[slot] += n;
+                    if n > 0 {
+                        bs.add(id, None).unwrap();
+                    }
                 }
-            } else {
-                let mut buf = [0u8; 500];
-                let n = bs.platform_mut().recv(fd, &mut buf).unwrap_or(0);
-                t.borrow_mut()[slot] += n;
-                if n > 0 {
-                    bs.add(id, None).unwrap();
-                }
-            }
-        }))
+            }),
+        )
         .unwrap()
     };
-    let ids = [make(a, What::READ, 0), make(b, What::READ, 1), make(a, What::WRITE, 2), make(b, What::WRITE, 3)];
+    let ids = [
+        make(a, What::READ, 0),
+        make(b, What::READ, 1),
+        make(a, What::WRITE, 2),
+        make(b, What::WRITE, 3),
+    ];
     for id in ids {
         base.add(id, None).unwrap();
     }
@@ -166,15 +191,19 @@ pub fn event_base_new<P: TestPlatform, S: Storage>(variant: &str) {
     base.platform_mut().shutdown_write(a);
     let reads = log();
     let r = reads.clone();
-    let ev = base.new_event(Source::Fd(b), What::READ | What::PERSIST, Callback::<P, S>::new(move |bs, id, _| {
-        let mut buf = [0u8; 256];
-        let n = bs.platform_mut().recv(b, &mut buf).unwrap();
-        r.borrow_mut().push(n);
-        if n == 0 {
-            bs.del(id).unwrap();
-            bs.loop_exit(None).unwrap();
-        }
-    }));
+    let ev = base.new_event(
+        Source::Fd(b),
+        What::READ | What::PERSIST,
+        Callback::<P, S>::new(move |bs, id, _| {
+            let mut buf = [0u8; 256];
+            let n = bs.platform_mut().recv(b, &mut buf).unwrap();
+            r.borrow_mut().push(n);
+            if n == 0 {
+                bs.del(id).unwrap();
+                bs.loop_exit(None).unwrap();
+            }
+        }),
+    );
     base.add(ev.unwrap(), None).unwrap();
     assert_eq!(base.dispatch(), Ok(Exit::Done));
     assert_eq!(*reads.borrow(), [TEST1.len(), 0]);
@@ -203,7 +232,11 @@ pub fn simpleclose<P: TestPlatform, S: Storage>(variant: &str) {
                 if et {
                     flags |= What::ET;
                 }
-                let ev = base.new_event(Source::Fd(b), flags, Callback::<P, S>::new(move |_, _, what| g.borrow_mut().push(what)));
+                let ev = base.new_event(
+                    Source::Fd(b),
+                    flags,
+                    Callback::<P, S>::new(move |_, _, what| g.borrow_mut().push(what)),
+                );
                 let ev = ev.unwrap();
                 base.add(ev, None).unwrap();
                 assert_eq!(base.run(LoopFlags::NONBLOCK), Ok(Exit::Done));
@@ -216,7 +249,11 @@ pub fn simpleclose<P: TestPlatform, S: Storage>(variant: &str) {
                 base.platform_mut().sleep(Duration::from_millis(5));
                 assert_eq!(base.run(LoopFlags::ONCE | LoopFlags::NONBLOCK), Ok(Exit::Done));
                 let expect = What::CLOSED | if et { What::ET } else { What::empty() };
-                assert_eq!(got.borrow().first(), Some(&expect), "close={close} persist={persist} et={et}");
+                assert_eq!(
+                    got.borrow().first(),
+                    Some(&expect),
+                    "close={close} persist={persist} et={et}"
+                );
                 assert_eq!(base.pending(ev, What::CLOSED).unwrap().what.is_empty(), !persist);
             }
         }
@@ -231,9 +268,13 @@ pub fn et<P: TestPlatform, S: Storage>(variant: &str) {
     base.platform_mut().send(a, TEST1).unwrap();
     let got = log();
     let g = got.clone();
-    let ev = base.new_event(Source::Fd(b), What::READ | What::ET | What::PERSIST, Callback::<P, S>::new(move |_, _, what| {
-        g.borrow_mut().push(what);
-    }));
+    let ev = base.new_event(
+        Source::Fd(b),
+        What::READ | What::ET | What::PERSIST,
+        Callback::<P, S>::new(move |_, _, what| {
+            g.borrow_mut().push(what);
+        }),
+    );
     base.add(ev.unwrap(), None).unwrap();
     for _ in 0..2 {
         base.run(LoopFlags::ONCE | LoopFlags::NONBLOCK).unwrap();

@@ -13,11 +13,19 @@ pub fn loopbreak<P: TestPlatform, S: Storage>(variant: &str) {
     let mut base = new_base::<P, S>(variant);
     let ran = log();
     let (r1, r2) = (ran.clone(), ran.clone());
-    let a = base.new_event(Source::None, What::empty(), Callback::<P, S>::new(move |b, _, _| {
-        r1.borrow_mut().push(1);
-        b.loop_break();
-    }));
-    let b2 = base.new_event(Source::None, What::empty(), Callback::<P, S>::new(move |_, _, _| r2.borrow_mut().push(2)));
+    let a = base.new_event(
+        Source::None,
+        What::empty(),
+        Callback::<P, S>::new(move |b, _, _| {
+            r1.borrow_mut().push(1);
+            b.loop_break();
+        }),
+    );
+    let b2 = base.new_event(
+        Source::None,
+        What::empty(),
+        Callback::<P, S>::new(move |_, _, _| r2.borrow_mut().push(2)),
+    );
     base.add(a.unwrap(), Some(Duration::ZERO)).unwrap();
     base.add(b2.unwrap(), Some(Duration::ZERO)).unwrap();
     assert_eq!(base.dispatch(), Ok(Exit::Done));
@@ -30,7 +38,13 @@ pub fn loopbreak<P: TestPlatform, S: Storage>(variant: &str) {
 /// despite a one-day timer.
 pub fn loopexit<P: TestPlatform, S: Storage>(variant: &str) {
     let mut base = new_base::<P, S>(variant);
-    let day = base.new_event(Source::None, What::empty(), Callback::<P, S>::new(|_, _, _| panic!("the day timer fired"))).unwrap();
+    let day = base
+        .new_event(
+            Source::None,
+            What::empty(),
+            Callback::<P, S>::new(|_, _, _| panic!("the day timer fired")),
+        )
+        .unwrap();
     base.add(day, Some(Duration::from_secs(86_400))).unwrap();
     base.loop_exit(Some(Duration::from_millis(300))).unwrap();
     let start = base.gettime_monotonic();
@@ -48,7 +62,11 @@ pub fn loopexit_multiple<P: TestPlatform, S: Storage>(variant: &str) {
     base.loop_exit(Some(Duration::from_secs(3))).unwrap();
     let start = base.gettime_monotonic();
     assert_eq!(base.dispatch(), Ok(Exit::Done));
-    assert_elapsed::<P>("loopexit_multiple", base.gettime_monotonic().saturating_since(start), Duration::from_millis(200));
+    assert_elapsed::<P>(
+        "loopexit_multiple",
+        base.gettime_monotonic().saturating_since(start),
+        Duration::from_millis(200),
+    );
     assert!(base.got_exit());
 }
 
@@ -59,7 +77,11 @@ pub fn bad_reentrant<P: TestPlatform, S: Storage>(variant: &str) {
     let inner = log();
     let i2 = inner.clone();
     let ev = base
-        .new_event(Source::None, What::empty(), Callback::<P, S>::new(move |b, _, _| i2.borrow_mut().push(b.dispatch())))
+        .new_event(
+            Source::None,
+            What::empty(),
+            Callback::<P, S>::new(move |b, _, _| i2.borrow_mut().push(b.dispatch())),
+        )
         .unwrap();
     base.add(ev, Some(Duration::from_millis(1))).unwrap();
     assert_eq!(base.dispatch(), Ok(Exit::NoEvents));
@@ -77,14 +99,18 @@ pub fn priorities<P: TestPlatform, S: Storage>(variant: &str) {
         for which in 0..2 {
             let c = counts.clone();
             let id = base
-                .new_event(Source::None, What::empty(), Callback::<P, S>::new(move |b, id, _| {
-                    if c.borrow().iter().filter(|&&w| w == which).count() == 3 {
-                        b.loop_exit(None).unwrap();
-                        return;
-                    }
-                    c.borrow_mut().push(which);
-                    b.add(id, Some(Duration::ZERO)).unwrap();
-                }))
+                .new_event(
+                    Source::None,
+                    What::empty(),
+                    Callback::<P, S>::new(move |b, id, _| {
+                        if c.borrow().iter().filter(|&&w| w == which).count() == 3 {
+                            b.loop_exit(None).unwrap();
+                            return;
+                        }
+                        c.borrow_mut().push(which);
+                        b.add(id, Some(Duration::ZERO)).unwrap();
+                    }),
+                )
                 .unwrap();
             base.set_priority(id, if which == 0 { 0 } else { n - 1 }).unwrap();
             ids.push(id);
@@ -107,18 +133,32 @@ pub fn priority_active_inversion<P: TestPlatform, S: Storage>(variant: &str) {
     base.priority_init(8).unwrap();
     let order = log();
     let (o0, o2) = (order.clone(), order.clone());
-    let urgent =
-        base.new_event(Source::None, What::empty(), Callback::<P, S>::new(move |_, _, _| o0.borrow_mut().push("urgent"))).unwrap();
+    let urgent = base
+        .new_event(
+            Source::None,
+            What::empty(),
+            Callback::<P, S>::new(move |_, _, _| o0.borrow_mut().push("urgent")),
+        )
+        .unwrap();
     base.set_priority(urgent, 0).unwrap();
     let o1 = order.clone();
     let first = base
-        .new_event(Source::None, What::empty(), Callback::<P, S>::new(move |b, _, _| {
-            o1.borrow_mut().push("first");
-            b.active(urgent, What::TIMEOUT, 1).unwrap();
-        }))
+        .new_event(
+            Source::None,
+            What::empty(),
+            Callback::<P, S>::new(move |b, _, _| {
+                o1.borrow_mut().push("first");
+                b.active(urgent, What::TIMEOUT, 1).unwrap();
+            }),
+        )
         .unwrap();
-    let second =
-        base.new_event(Source::None, What::empty(), Callback::<P, S>::new(move |_, _, _| o2.borrow_mut().push("second"))).unwrap();
+    let second = base
+        .new_event(
+            Source::None,
+            What::empty(),
+            Callback::<P, S>::new(move |_, _, _| o2.borrow_mut().push("second")),
+        )
+        .unwrap();
     for id in [first, second] {
         base.set_priority(id, 4).unwrap();
         base.active(id, What::TIMEOUT, 1).unwrap();
@@ -136,7 +176,11 @@ pub fn active_later<P: TestPlatform, S: Storage>(variant: &str) {
     let io_count = log();
     let ic = io_count.clone();
     let writer = base
-        .new_event(Source::Fd(b), What::WRITE | What::PERSIST, Callback::<P, S>::new(move |_, _, _| ic.borrow_mut().push(())))
+        .new_event(
+            Source::Fd(b),
+            What::WRITE | What::PERSIST,
+            Callback::<P, S>::new(move |_, _, _| ic.borrow_mut().push(())),
+        )
         .unwrap();
     base.add(writer, None).unwrap();
     let rounds = log();
@@ -144,14 +188,18 @@ pub fn active_later<P: TestPlatform, S: Storage>(variant: &str) {
     for which in 0..2 {
         let (r, ids2) = (rounds.clone(), ids.clone());
         let id = base
-            .new_event(Source::None, What::empty(), Callback::<P, S>::new(move |b, _, _| {
-                r.borrow_mut().push(which);
-                if r.borrow().len() >= 400 {
-                    b.loop_break();
-                } else {
-                    b.active_later(ids2.get()[1 - which].unwrap(), What::TIMEOUT).unwrap();
-                }
-            }))
+            .new_event(
+                Source::None,
+                What::empty(),
+                Callback::<P, S>::new(move |b, _, _| {
+                    r.borrow_mut().push(which);
+                    if r.borrow().len() >= 400 {
+                        b.loop_break();
+                    } else {
+                        b.active_later(ids2.get()[1 - which].unwrap(), What::TIMEOUT).unwrap();
+                    }
+                }),
+            )
             .unwrap();
         let mut v = ids.get();
         v[which] = Some(id);
@@ -160,12 +208,20 @@ pub fn active_later<P: TestPlatform, S: Storage>(variant: &str) {
     base.active_later(ids.get()[0].unwrap(), What::TIMEOUT).unwrap();
     base.dispatch().unwrap();
     assert_eq!(rounds.borrow().len(), 400);
-    assert!(io_count.borrow().len() >= 200, "I/O ran {} times: starved", io_count.borrow().len());
+    assert!(
+        io_count.borrow().len() >= 200,
+        "I/O ran {} times: starved",
+        io_count.borrow().len()
+    );
 
     // `active` promotes an active-later event to this iteration.
     let hit = log();
     let h = hit.clone();
-    let late = base.new_event(Source::None, What::empty(), Callback::<P, S>::new(move |_, _, what| h.borrow_mut().push(what)));
+    let late = base.new_event(
+        Source::None,
+        What::empty(),
+        Callback::<P, S>::new(move |_, _, what| h.borrow_mut().push(what)),
+    );
     let late = late.unwrap();
     base.active_later(late, What::READ).unwrap();
     base.active(late, What::WRITE, 1).unwrap();
@@ -183,7 +239,11 @@ pub fn break_before_loop_libevent_1292<P: TestPlatform, S: Storage>(variant: &st
     let mut base = new_base::<P, S>(variant);
     let ran = log();
     let r = ran.clone();
-    let ev = base.new_event(Source::None, What::PERSIST, Callback::<P, S>::new(move |_, _, _| r.borrow_mut().push(())));
+    let ev = base.new_event(
+        Source::None,
+        What::PERSIST,
+        Callback::<P, S>::new(move |_, _, _| r.borrow_mut().push(())),
+    );
     base.add(ev.unwrap(), Some(Duration::from_millis(10))).unwrap();
     base.loop_break();
     assert_eq!(base.dispatch(), Ok(Exit::Done));
@@ -202,20 +262,29 @@ pub fn max_dispatch_callbacks<P: TestPlatform, S: Storage>(variant: &str) {
     let order = log();
     let urgent = {
         let o = order.clone();
-        base.new_event(Source::None, What::empty(), Callback::<P, S>::new(move |_, _, _| o.borrow_mut().push(99))).unwrap()
+        base.new_event(
+            Source::None,
+            What::empty(),
+            Callback::<P, S>::new(move |_, _, _| o.borrow_mut().push(99)),
+        )
+        .unwrap()
     };
     base.set_priority(urgent, 0).unwrap();
     for i in 0..4 {
         let o = order.clone();
         let id = base
-            .new_event(Source::None, What::empty(), Callback::<P, S>::new(move |b, _, _| {
-                o.borrow_mut().push(i);
-                if i == 0 {
-                    // Queued behind the limit's poll: `continue` is only for
-                    // more urgent work, so run the urgent one "later".
-                    b.active_later(urgent, What::TIMEOUT).unwrap();
-                }
-            }))
+            .new_event(
+                Source::None,
+                What::empty(),
+                Callback::<P, S>::new(move |b, _, _| {
+                    o.borrow_mut().push(i);
+                    if i == 0 {
+                        // Queued behind the limit's poll: `continue` is only for
+                        // more urgent work, so run the urgent one "later".
+                        b.active_later(urgent, What::TIMEOUT).unwrap();
+                    }
+                }),
+            )
             .unwrap();
         base.set_priority(id, 1).unwrap();
         base.active(id, What::TIMEOUT, 1).unwrap();

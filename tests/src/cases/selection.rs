@@ -1,7 +1,6 @@
 //! Backend selection on the platform's real method table.
 
 use evbase_core::{Config, Error, EventBase, Features, Storage};
-use evbase_core::Platform as _;
 
 use crate::TestPlatform;
 
@@ -34,7 +33,12 @@ pub fn base_features<P: TestPlatform, S: Storage>(variant: &str) {
         Ok(base) => assert!(base.features().contains(Features::ET)),
         Err(Error::NoBackend(_)) => {
             let (platform, _) = P::make(variant);
-            assert!(!EventBase::<P, S>::new(platform).unwrap().features().contains(Features::ET));
+            assert!(
+                !EventBase::<P, S>::new(platform)
+                    .unwrap()
+                    .features()
+                    .contains(Features::ET)
+            );
         }
         Err(e) => panic!("{e}"),
     }

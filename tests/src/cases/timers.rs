@@ -18,13 +18,17 @@ pub fn persistent_timeout<P: TestPlatform, S: Storage>(variant: &str) {
     let times = log();
     let t = times.clone();
     let ev = base
-        .new_event(Source::None, What::PERSIST, Callback::<P, S>::new(move |b, _, what| {
-            assert_eq!(what, What::TIMEOUT);
-            t.borrow_mut().push(b.gettime_monotonic());
-            if t.borrow().len() == 6 {
-                b.loop_exit(None).unwrap();
-            }
-        }))
+        .new_event(
+            Source::None,
+            What::PERSIST,
+            Callback::<P, S>::new(move |b, _, what| {
+                assert_eq!(what, What::TIMEOUT);
+                t.borrow_mut().push(b.gettime_monotonic());
+                if t.borrow().len() == 6 {
+                    b.loop_exit(None).unwrap();
+                }
+            }),
+        )
         .unwrap();
     let start = base.gettime_monotonic();
     base.add(ev, Some(ms(10))).unwrap();
@@ -41,7 +45,11 @@ pub fn persistent_timeout_jump<P: TestPlatform, S: Storage>(variant: &str) {
     let mut base = new_base::<P, S>(variant);
     let count = log();
     let c = count.clone();
-    let ev = base.new_event(Source::None, What::PERSIST, Callback::<P, S>::new(move |_, _, _| c.borrow_mut().push(())));
+    let ev = base.new_event(
+        Source::None,
+        What::PERSIST,
+        Callback::<P, S>::new(move |_, _, _| c.borrow_mut().push(())),
+    );
     base.add(ev.unwrap(), Some(ms(100))).unwrap();
     base.platform_mut().sleep(ms(300));
     base.loop_exit(Some(ms(50))).unwrap();
@@ -58,13 +66,23 @@ pub fn persistent_active_timeout<P: TestPlatform, S: Storage>(variant: &str) {
     let c = calls.clone();
     let start = base.gettime_monotonic();
     let ev = base
-        .new_event(Source::None, What::PERSIST, Callback::<P, S>::new(move |b, _, what| {
-            c.borrow_mut().push((b.gettime_monotonic().saturating_since(start), what));
-        }))
+        .new_event(
+            Source::None,
+            What::PERSIST,
+            Callback::<P, S>::new(move |b, _, what| {
+                c.borrow_mut()
+                    .push((b.gettime_monotonic().saturating_since(start), what));
+            }),
+        )
         .unwrap();
     base.add(ev, Some(ms(200))).unwrap();
-    base.once(Source::None, What::TIMEOUT, Some(ms(100)), Callback::<P, S>::new(move |b, _, _| b.active(ev, What::READ, 1).unwrap()))
-        .unwrap();
+    base.once(
+        Source::None,
+        What::TIMEOUT,
+        Some(ms(100)),
+        Callback::<P, S>::new(move |b, _, _| b.active(ev, What::READ, 1).unwrap()),
+    )
+    .unwrap();
     base.loop_exit(Some(ms(600))).unwrap();
     base.dispatch().unwrap();
     let calls = calls.borrow();
@@ -83,7 +101,11 @@ pub fn event_timeout_lost<P: TestPlatform, S: Storage>(variant: &str) {
     let (a, b) = base.platform_mut().socketpair();
     let got = log();
     let g = got.clone();
-    let ev = base.new_event(Source::Fd(a), What::READ, Callback::<P, S>::new(move |_, _, what| g.borrow_mut().push(what)));
+    let ev = base.new_event(
+        Source::Fd(a),
+        What::READ,
+        Callback::<P, S>::new(move |_, _, what| g.borrow_mut().push(what)),
+    );
     base.add(ev.unwrap(), Some(ms(10))).unwrap();
     base.platform_mut().send(b, b"x").unwrap();
     base.platform_mut().sleep(ms(20));
@@ -100,23 +122,42 @@ pub fn event_remove_timeout<P: TestPlatform, S: Storage>(variant: &str) {
     let got = log();
     let g = got.clone();
     let reader = base
-        .new_event(Source::Fd(a), What::READ | What::PERSIST, Callback::<P, S>::new(move |b, _, what| {
-            g.borrow_mut().push(what);
-            let mut buf = [0u8; 8];
-            b.platform_mut().recv(a, &mut buf);
-        }))
+        .new_event(
+            Source::Fd(a),
+            What::READ | What::PERSIST,
+            Callback::<P, S>::new(move |b, _, what| {
+                g.borrow_mut().push(what);
+                let mut buf = [0u8; 8];
+                b.platform_mut().recv(a, &mut buf);
+            }),
+        )
         .unwrap();
-    let timer = base.new_event(Source::None, What::empty(), Callback::<P, S>::new(|_, _, _| panic!("removed timer fired")));
+    let timer = base.new_event(
+        Source::None,
+        What::empty(),
+        Callback::<P, S>::new(|_, _, _| panic!("removed timer fired")),
+    );
     let timer = timer.unwrap();
     base.add(reader, Some(ms(5))).unwrap();
     base.add(timer, Some(ms(5))).unwrap();
     base.remove_timer(reader).unwrap();
     base.remove_timer(timer).unwrap();
-    assert!(!base.pending(reader, What::TIMEOUT).unwrap().what.contains(What::TIMEOUT));
+    assert!(
+        !base
+            .pending(reader, What::TIMEOUT)
+            .unwrap()
+            .what
+            .contains(What::TIMEOUT)
+    );
     assert_eq!(base.pending(reader, What::READ).unwrap().what, What::READ);
-    base.once(Source::None, What::TIMEOUT, Some(ms(10)), Callback::<P, S>::new(move |bs, _, _| {
-        bs.platform_mut().send(b, b"x").unwrap();
-    }))
+    base.once(
+        Source::None,
+        What::TIMEOUT,
+        Some(ms(10)),
+        Callback::<P, S>::new(move |bs, _, _| {
+            bs.platform_mut().send(b, b"x").unwrap();
+        }),
+    )
     .unwrap();
     base.loop_exit(Some(ms(50))).unwrap();
     base.dispatch().unwrap();
@@ -138,12 +179,16 @@ pub fn common_timeout<P: TestPlatform, S: Storage>(variant: &str) {
     for (i, f) in fired.iter().enumerate() {
         let f = f.clone();
         let ev = base
-            .new_event(Source::None, What::PERSIST, Callback::<P, S>::new(move |b, id, _| {
-                f.borrow_mut().push(b.gettime_monotonic().saturating_since(start));
-                if f.borrow().len() == 4 {
-                    b.del(id).unwrap();
-                }
-            }))
+            .new_event(
+                Source::None,
+                What::PERSIST,
+                Callback::<P, S>::new(move |b, id, _| {
+                    f.borrow_mut().push(b.gettime_monotonic().saturating_since(start));
+                    if f.borrow().len() == 4 {
+                        b.del(id).unwrap();
+                    }
+                }),
+            )
             .unwrap();
         if i % 2 == 1 {
             match i % 20 {
@@ -176,7 +221,9 @@ pub fn common_timeout<P: TestPlatform, S: Storage>(variant: &str) {
         }
     }
     // Pending common timeouts at drop.
-    let ev = base.new_event(Source::None, What::PERSIST, Callback::<P, S>::new(|_, _, _| {})).unwrap();
+    let ev = base
+        .new_event(Source::None, What::PERSIST, Callback::<P, S>::new(|_, _, _| {}))
+        .unwrap();
     base.add_common(ev, ms100).unwrap();
     drop(base);
 }
@@ -187,9 +234,13 @@ pub fn simpletimeout<P: TestPlatform, S: Storage>(variant: &str) {
     let start = base.gettime_monotonic();
     let at = log();
     let a = at.clone();
-    let ev = base.new_event(Source::None, What::empty(), Callback::<P, S>::new(move |b, _, what| {
-        a.borrow_mut().push((b.gettime_monotonic(), what));
-    }));
+    let ev = base.new_event(
+        Source::None,
+        What::empty(),
+        Callback::<P, S>::new(move |b, _, what| {
+            a.borrow_mut().push((b.gettime_monotonic(), what));
+        }),
+    );
     base.add(ev.unwrap(), Some(ms(200))).unwrap();
     assert_eq!(base.dispatch(), Ok(Exit::NoEvents));
     let at = at.borrow();
@@ -208,17 +259,23 @@ pub fn gettimeofday_cached<P: TestPlatform, S: Storage>(variant: &str) {
             config.set_flag(BaseFlags::NO_CACHE_TIME);
         }
         let mut base = EventBase::<P, S>::with_config(platform, &config).unwrap();
-        let Ok(outside) = base.gettimeofday_cached() else { return };
+        let Ok(outside) = base.gettimeofday_cached() else {
+            return;
+        };
         let seen = log();
         let s = seen.clone();
-        let ev = base.new_event(Source::None, What::empty(), Callback::<P, S>::new(move |b, _, _| {
-            let t1 = b.gettimeofday_cached().unwrap();
-            b.platform_mut().sleep(ms(30));
-            let t2 = b.gettimeofday_cached().unwrap();
-            b.update_cache_time();
-            let t3 = b.gettimeofday_cached().unwrap();
-            s.borrow_mut().push((t1, t2, t3));
-        }));
+        let ev = base.new_event(
+            Source::None,
+            What::empty(),
+            Callback::<P, S>::new(move |b, _, _| {
+                let t1 = b.gettimeofday_cached().unwrap();
+                b.platform_mut().sleep(ms(30));
+                let t2 = b.gettimeofday_cached().unwrap();
+                b.update_cache_time();
+                let t3 = b.gettimeofday_cached().unwrap();
+                s.borrow_mut().push((t1, t2, t3));
+            }),
+        );
         base.add(ev.unwrap(), Some(Duration::ZERO)).unwrap();
         base.dispatch().unwrap();
         let (t1, t2, t3) = seen.borrow()[0];
@@ -240,16 +297,28 @@ pub fn equal_deadlines_fire_in_add_order<P: TestPlatform, S: Storage>(variant: &
     let mut ids = Vec::new();
     for i in 0..32 {
         let o = order.clone();
-        ids.push(base.new_event(Source::None, What::empty(), Callback::<P, S>::new(move |_, _, _| o.borrow_mut().push(i))).unwrap());
+        ids.push(
+            base.new_event(
+                Source::None,
+                What::empty(),
+                Callback::<P, S>::new(move |_, _, _| o.borrow_mut().push(i)),
+            )
+            .unwrap(),
+        );
     }
     // Inside a callback all adds see one cached "now": equal deadlines.
     let added: Vec<usize> = (0..32).step_by(2).chain((1..32).step_by(2)).collect();
     let plan = added.clone();
-    base.once(Source::None, What::TIMEOUT, None, Callback::<P, S>::new(move |b, _, _| {
-        for &i in &plan {
-            b.add(ids[i], Some(ms(20))).unwrap();
-        }
-    }))
+    base.once(
+        Source::None,
+        What::TIMEOUT,
+        None,
+        Callback::<P, S>::new(move |b, _, _| {
+            for &i in &plan {
+                b.add(ids[i], Some(ms(20))).unwrap();
+            }
+        }),
+    )
     .unwrap();
     base.dispatch().unwrap();
     assert_eq!(*order.borrow(), added);
