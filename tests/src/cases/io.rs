@@ -99,11 +99,8 @@ fn transfer<P: TestPlatform, S: Storage>(variant: &str, persist: bool) {
             Callback::<P, S>::new(move |bs, id, _| {
                 let mut buf = [0u8; 300];
                 match bs.platform_mut().recv(b, &mut buf) {
-                    Some(0) => {
-                        if persist {
-                            bs.del(id).unwrap();
-                        }
-                    }
+                    Some(0) if persist => bs.del(id).unwrap(),
+                    Some(0) => {}
                     Some(n) => {
                         got.borrow_mut().extend_from_slice(&buf[..n]);
                         if !persist {
