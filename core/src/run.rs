@@ -259,7 +259,16 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             // the operation is dropped and counted as processed.
             let _ = match op {
                 RemoteOp::Activate(id, what) => self.active(id, what, 1),
-                RemoteOp::Add(id, timeout) => self.add(id, timeout),
+                RemoteOp::Add(id, timeout) => {
+                    // The timeout runs from when the operation is applied,
+                    // not from when this iteration's wait ended: after a
+                    // batch of callbacks the cached time is stale, and a
+                    // sender would see its timer fire early.
+                    if timeout.is_some() {
+                        self.update_cache_time();
+                    }
+                    self.add(id, timeout)
+                }
                 RemoteOp::Del(id) => self.del(id),
                 RemoteOp::Break => {
                     self.loop_break();
