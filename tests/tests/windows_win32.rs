@@ -1,0 +1,5 @@
+//! The conformance suite and the Windows-only cases on the `win32` backend
+//! (run under Wine on Linux: `cargo test --target x86_64-pc-windows-gnu`).
+#![cfg(windows)]
+
+evbase_tests::windows_suite!("win32");
