@@ -54,6 +54,44 @@ impl Counts {
     }
 }
 
+/// What the base's tables take, in bytes, as filled now
+/// ([`EventBase::memory`]). Tables indexed by event slot or by handle are
+/// counted at their current length (a fixed-storage base reserves its full
+/// capacity up front); the constant parts of the base (priority queue
+/// heads, the backend) are not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Memory {
+    /// Live events, internal ones included.
+    pub events: usize,
+    /// The event slots (libevent's `struct event` minus its list links).
+    pub slots: usize,
+    /// The timer heap, its position table and the common-queue links.
+    pub timers: usize,
+    /// The active queues' per-event state and links.
+    pub queues: usize,
+    /// The fd map (one entry per handle number up to the largest used), the
+    /// signal map and the links of their per-handle lists.
+    pub handles: usize,
+}
+
+impl Memory {
+    /// Every table together.
+    pub fn total(&self) -> usize {
+        self.slots + self.timers + self.queues + self.handles
+    }
+
+    /// [`total`](Self::total) divided by the live events, rounded up (0
+    /// without events): what one registered event costs, its share of the
+    /// fd map included.
+    pub fn per_event(&self) -> usize {
+        if self.events == 0 {
+            0
+        } else {
+            self.total().div_ceil(self.events)
+        }
+    }
+}
+
 /// How a loop run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -232,12 +270,23 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
 
     /// Sets the number of priorities (libevent's `event_base_priority_init`):
     /// `n` in `1..=255`; events made afterwards get priority `n / 2`.
+    /// Existing events keep theirs, except that a priority beyond the new
+    /// range becomes the least urgent one (libevent would assert when such
+    /// an event activates).
     ///
     /// # Errors
     /// [`Error::InvalidPriorityCount`], or [`Error::EventsActive`] while any
     /// callback is active. The base is unchanged then.
     pub fn priority_init(&mut self, n: usize) -> Result<(), Error> {
-        self.core.queues.set_priorities(n)
+        self.core.queues.set_priorities(n)?;
+        let least = (n - 1) as u8;
+        for index in 0..self.core.slots.bound() {
+            if let Some(id) = self.core.slots.id_of(index) {
+                let slot = self.core.slots.at_mut(id.index);
+                slot.priority = slot.priority.min(least);
+            }
+        }
+        Ok(())
     }
 
     /// Monotonic "now": the cached time inside the loop, else the clock.
@@ -309,6 +358,19 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             }
         }
         n
+    }
+
+    /// What the base's tables take now (see [`Memory`]);
+    /// `memory().per_event()` is the cost of one registered event.
+    pub fn memory(&self) -> Memory {
+        let c = &self.core;
+        Memory {
+            events: c.slots.live(),
+            slots: c.slots.table_bytes(),
+            timers: c.timers.table_bytes(),
+            queues: c.queues.table_bytes(),
+            handles: c.handles.table_bytes(),
+        }
     }
 
     /// Keeps the loop from returning [`Exit::NoEvents`] (libevent's virtual

@@ -67,6 +67,13 @@ impl<S: Storage> HandleMap<S> {
         }
     }
 
+    /// Bytes of the fd map, the signal map and their links.
+    pub(crate) fn table_bytes(&self) -> usize {
+        self.fds.len() * core::mem::size_of::<FdEntry>()
+            + self.signals.len() * core::mem::size_of::<ListHead>()
+            + self.links.table_bytes()
+    }
+
     /// The most recently added event on `fd`.
     pub(crate) fn fd_first(&self, fd: u32) -> Option<u32> {
         self.fds.get(fd as usize).and_then(|e| e.head.first())

@@ -74,6 +74,11 @@ impl<S: Storage> TimerHeap<S> {
         self.entries.len()
     }
 
+    /// Bytes of the heap array and the position table, as filled now.
+    pub(crate) fn table_bytes(&self) -> usize {
+        self.entries.len() * core::mem::size_of::<u128>() + self.pos.len() * core::mem::size_of::<u32>()
+    }
+
     /// Whether the heap holds no timer.
     #[inline]
     pub fn is_empty(&self) -> bool {

@@ -36,7 +36,7 @@ mod storage;
 mod time;
 mod timers;
 
-pub use base::{Count, EventBase, Exit};
+pub use base::{Count, EventBase, Exit, Memory};
 pub use changelist::{Change, Changelist};
 pub use config::{Config, DispatchLimits, rejection, select_method};
 pub use error::{Error, Rejection, SelectionReport};

@@ -109,6 +109,11 @@ impl<S: Storage> KeyLinks<S> {
         Ok(())
     }
 
+    /// Bytes of the link table (for [`EventBase::memory`](crate::EventBase::memory)).
+    pub(crate) fn table_bytes(&self) -> usize {
+        self.links.len() * core::mem::size_of::<Link>()
+    }
+
     /// Whether `key` is linked into some list.
     #[inline]
     pub fn contains(&self, key: u32) -> bool {

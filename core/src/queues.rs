@@ -233,6 +233,11 @@ impl<S: Storage> ActiveQueues<S> {
         }
     }
 
+    /// Bytes of the per-key tables (the per-priority heads are not counted).
+    pub(crate) fn table_bytes(&self) -> usize {
+        self.state.len() * core::mem::size_of::<u16>() + self.links.table_bytes()
+    }
+
     /// How many keys are queued, active-later included.
     #[inline]
     pub fn len(&self) -> usize {

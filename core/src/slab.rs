@@ -55,9 +55,14 @@ impl<T, S: Storage> Slab<T, S> {
         self.entries.len() as u32
     }
 
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
+    /// Live slots.
+    pub(crate) fn live(&self) -> usize {
         self.len
+    }
+
+    /// Bytes of the slot table as filled now.
+    pub(crate) fn table_bytes(&self) -> usize {
+        self.entries.len() * core::mem::size_of::<Entry<T>>()
     }
 
     /// Stores `value`, returning its id, or `Error::Capacity` with nothing changed.
@@ -168,7 +173,7 @@ mod tests {
         assert_eq!(slab.get(b), Ok(&2));
         let foreign = EventId { base: 8, ..b };
         assert_eq!(slab.get(foreign), Err(Error::StaleEvent));
-        assert_eq!(slab.len(), 1);
+        assert_eq!(slab.live(), 1);
     }
 
     #[test]
@@ -188,7 +193,7 @@ mod tests {
         slab.insert(1).unwrap();
         slab.insert(2).unwrap();
         assert!(matches!(slab.insert(3), Err(Error::Capacity { .. })));
-        assert_eq!(slab.len(), 2);
+        assert_eq!(slab.live(), 2);
         assert_eq!(slab.iter().map(|(_, v)| *v).sum::<u8>(), 3);
     }
 }

@@ -60,6 +60,11 @@ impl<S: Storage> Timers<S> {
         }
     }
 
+    /// Bytes of the heap and the common-queue links.
+    pub(crate) fn table_bytes(&self) -> usize {
+        self.heap.table_bytes() + self.links.len() * core::mem::size_of::<(u32, u32)>()
+    }
+
     /// The earliest deadline.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.heap.top().map(|(_, d)| d)

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# bench/run.sh - evbase against libevent, libev, mio and the no-library floor.
+#
+# Builds chain-evbase / churn-evbase (growable storage) and their -fixed
+# twins (fixed-capacity storage) in release mode, runs the peer harness
+# (../shared/bench/run-peers.sh, next to the repository) with them as extra
+# columns - timed, and under valgrind (--instr) - and writes BENCHMARKS.md at
+# the repository root: the date, the machine, the tables and a chart
+# (bench/BENCHMARKS.svg, made by chart.awk).
+#
+# The harness builds into its own directory, so it runs from a copy in
+# bench/build/peers (git-ignored); the shared directory is only read.
+#
+# usage: bench/run.sh [--quick] [--reps M] [--no-time] [--no-instr] [--no-fixed]
+#                     [--md FILE] [any other run-peers.sh option...]
+#   --quick, --reps, --runs, --pipes, --active, --timers, --churn-n, --only,
+#   --cpu, --stat ...  are passed to run-peers.sh (see its --help)
+#   --no-time / --no-instr  skip the timed / the valgrind matrix
+#   --no-fixed              leave out the fixed-storage columns
+#   --md FILE               write the report there (default BENCHMARKS.md at the root)
+# Environment: BENCH_SHARED (the harness directory; default ../shared/bench
+# relative to the repository root), CARGO_TARGET_DIR.
+set -euo pipefail
+
+ROOT=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
+SHARED=${BENCH_SHARED:-$ROOT/../shared/bench}
+BUILD=$ROOT/bench/build
+TARGET=${CARGO_TARGET_DIR:-$ROOT/bench/evbase-bench/target}
+MD=$ROOT/BENCHMARKS.md
+SVG_NAME=bench/BENCHMARKS.svg
+ARGS="$*"
+TIME=1
+INSTR=1
+FIXED=1
+PASS=()
+PASS_TIME=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --no-time) TIME=0; shift ;;
+    --no-instr) INSTR=0; shift ;;
+    --no-fixed) FIXED=0; shift ;;
+    --md) MD=$2; shift 2 ;;
+    --quick) PASS_TIME+=(--quick); shift ;;
+    --reps | --runs | --writes | --rounds | --stat) PASS_TIME+=("$1" "$2"); shift 2 ;;
+    --instr) echo "run.sh: both matrices run by default (see --no-time)" >&2; exit 2 ;;
+    -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) if [ $# -ge 2 ] && [ "${2#--}" = "$2" ]; then PASS+=("$1" "$2"); shift 2; else PASS+=("$1"); shift; fi ;;
+    esac
+done
+
+[ -x "$SHARED/run-peers.sh" ] || { echo "run.sh: no harness at $SHARED (set BENCH_SHARED)" >&2; exit 1; }
+
+echo "run.sh: cargo build --release (bench/evbase-bench)" >&2
+cargo build --quiet --release --manifest-path "$ROOT/bench/evbase-bench/Cargo.toml"
+BIN=$BUILD/bin
+mkdir -p "$BIN" "$BUILD/results"
+NAMES=(evbase)
+[ "$FIXED" = 1 ] && NAMES+=(evbase-fixed)
+CHAIN=()
+CHURN=()
+for n in "${NAMES[@]}"; do
+    cp "$TARGET/release/chain-$n" "$TARGET/release/churn-$n" "$BIN/"
+    CHAIN+=(--chain "$BIN/chain-$n")
+    CHURN+=(--churn "$BIN/churn-$n")
+done
+
+# A private copy of the harness (it writes build/ next to itself).
+rm -rf "$BUILD/peers"
+mkdir -p "$BUILD/peers"
+(cd "$SHARED" && tar --exclude=./build -cf - .) | (cd "$BUILD/peers" && tar -xf -)
+HARNESS=$BUILD/peers/run-peers.sh
+# The copy sits inside this repository: keep cargo from taking the mio peer
+# for a member of the main workspace.
+MIO=$BUILD/peers/peers/mio-chain/Cargo.toml
+if [ -f "$MIO" ] && ! grep -q '^\[workspace\]' "$MIO"; then printf '\n[workspace]\n' >>"$MIO"; fi
+
+STAMP=$(date +%Y%m%d-%H%M%S)
+TIME_OUT=$BUILD/results/time-$STAMP.txt
+INSTR_OUT=$BUILD/results/instr-$STAMP.txt
+built=0
+nobuild() { if [ "$built" = 1 ]; then echo --no-build; fi; }
+if [ "$TIME" = 1 ]; then
+    # shellcheck disable=SC2046
+    "$HARNESS" $(nobuild) "${PASS[@]}" "${PASS_TIME[@]}" "${CHAIN[@]}" "${CHURN[@]}" --out "$TIME_OUT" >/dev/null
+    built=1
+fi
+if [ "$INSTR" = 1 ]; then
+    # shellcheck disable=SC2046
+    "$HARNESS" $(nobuild) "${PASS[@]}" --instr "${CHAIN[@]}" "${CHURN[@]}" --out "$INSTR_OUT" >/dev/null
+fi
+
+# ------------------------------------------------------------- report ----
+TABLES=$BUILD/results/tables-$STAMP.md
+: >"$TABLES"
+[ "$TIME" = 1 ] && "$HARNESS" --from "$TIME_OUT" >>"$TABLES"
+[ "$INSTR" = 1 ] && "$HARNESS" --from "$INSTR_OUT" >>"$TABLES"
+awk -f "$ROOT/bench/chart.awk" "$TABLES" >"$ROOT/$SVG_NAME"
+
+# bytes per registered event, from the evbase result lines
+mem_table() {
+    awk '
+    /^bench=(chain|churn) / {
+        for (k in kv) delete kv[k]
+        for (i = 1; i <= NF; i++) { p = index($i, "="); if (p) kv[substr($i, 1, p - 1)] = substr($i, p + 1) }
+        if (!("bytes_per_event" in kv)) next
+        if (kv["bench"] == "chain") s = "chain P=" kv["pipes"] (kv["timers"] == 1 ? " -t" : "")
+        else s = "churn N=" kv["ntimers"]
+        k = kv["impl"] SUBSEP s
+        if (k in seen) next
+        seen[k] = 1
+        split(kv["bytes_split"], b, ",")
+        rows[++n] = "| " kv["impl"] " | " s " | " kv["bytes_per_event"] " | " b[1] " | " b[2] " | " b[3] " | " b[4] " |"
+    }
+    END {
+        if (!n) exit
+        print "## Memory: bytes per registered event (evbase)\n"
+        print "Every table indexed by event slot or by handle, at its current length, divided by the live events (`EventBase::memory().per_event()`); the fd map has one entry per descriptor number, so a socketpair whose write end is not watched costs two entries.\n"
+        print "| impl | setting | bytes/event | slot | timers (heap, positions, links) | active queues | fd map + links |"
+        print "|---|---|---:|---:|---:|---:|---:|"
+        for (i = 1; i <= n; i++) print rows[i]
+        print ""
+    }' "$@"
+}
+
+{
+    echo "# Benchmarks: evbase against libevent, libev, mio and the floor"
+    echo
+    echo "Written by \`bench/run.sh\` on $(date '+%Y-%m-%d %H:%M %Z'). The workloads are those of"
+    echo "\`../shared/bench/SPEC.md\` (pipe chain, timer churn); \`evbase\` runs on growable storage,"
+    echo "\`evbase-fixed\` on fixed-capacity storage. Columns \`epoll\` / \`heap\` are the no-library floor."
+    echo
+    echo "- machine: $(uname -srm), $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "- toolchain: $(rustc --version), $(gcc --version | head -1)"
+    echo "- peers: libevent $(dpkg-query -W -f='${Version}' libevent-dev 2>/dev/null || echo '?'), libev $(dpkg-query -W -f='${Version}' libev-dev 2>/dev/null || echo '?'), valgrind $(valgrind --version 2>/dev/null || echo none)"
+    echo "- commit: $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- core shim-posix bench 2>/dev/null || echo ' (with uncommitted changes)')"
+    echo "- command: \`bench/run.sh${ARGS:+ $ARGS}\`"
+    grep -h '^- settings:' "$TIME_OUT" "$INSTR_OUT" 2>/dev/null | sed 's/^- settings:/- harness settings:/' || true
+    echo
+    echo "Timings on a shared VM move by 10-30% between invocations: compare within one table (the"
+    echo "implementations alternate), and use the instruction counts (deterministic) for decisions."
+    echo
+    echo "![ns/event and instructions/event per implementation]($SVG_NAME)"
+    echo
+    cat "$TABLES"
+    MEMSRC=()
+    for f in "$TIME_OUT" "$INSTR_OUT"; do [ -f "$f" ] && MEMSRC+=("$f"); done
+    [ ${#MEMSRC[@]} = 0 ] || mem_table "${MEMSRC[@]}"
+    echo "Raw result lines: \`bench/build/results/\` (\`run-peers.sh --from FILE\` re-prints the tables)."
+} >"$MD"
+echo "run.sh: wrote ${MD#"$ROOT"/} and $SVG_NAME" >&2
