@@ -1,0 +1,179 @@
+//! [`Remote`]: reaching a base from other threads.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant as StdInstant};
+
+use evbase_core::{EventId, What};
+
+use crate::Result;
+use crate::platform::Shared;
+
+/// A handle other threads use to reach one base: activate, add or delete
+/// its events, break or exit its loop. `Send + Sync + Clone`; get one with
+/// [`EventBase::remote`](crate::EventBase::remote).
+///
+/// Each call queues an operation and wakes the loop at once (the backend's
+/// wake-up: an eventfd, a pipe, `EVFILT_USER`, a posted completion...). The
+/// loop applies queued operations after each wait and after each callback,
+/// in the order they were sent, and before the first callback of each run:
+/// an operation sent while no loop runs is applied when the next one starts.
+/// A base made with [`BaseFlags::NOLOCK`](evbase_core::BaseFlags::NOLOCK) is
+/// not woken: operations wait for the loop to wake by itself.
+///
+/// Errors an operation meets on the loop (a freed event, a full table)
+/// cannot reach the sender: the operation is dropped. What the sender can
+/// get is [`Error::Capacity`](evbase_core::Error::Capacity) when
+/// [`REMOTE_CAPACITY`](crate::REMOTE_CAPACITY) operations are already
+/// waiting.
+///
+/// ```
+/// use std::time::Duration;
+/// use evbase_std::{EventBase, Exit, LoopFlags, Source, What};
+///
+/// # fn main() -> evbase_std::Result<()> {
+/// let mut base = EventBase::new()?;
+/// let remote = base.remote();
+/// let ev = base.new_event(Source::None, What::empty(), |base, _, what| {
+///     assert!(what.contains(What::READ));
+///     base.loop_break();
+/// })?;
+/// let t = std::thread::spawn(move || {
+///     std::thread::sleep(Duration::from_millis(10));
+///     remote.activate(ev, What::READ).unwrap();
+/// });
+/// // Nothing is pending: without NO_EXIT_ON_EMPTY the loop would return at once.
+/// assert_eq!(base.run(LoopFlags::NO_EXIT_ON_EMPTY)?, Exit::Done);
+/// t.join().unwrap();
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Remote {
+    shared: Arc<Shared>,
+}
+
+impl core::fmt::Debug for Remote {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Remote")
+            .field("processed", &self.shared.queue.processed())
+            .field("looping", &self.shared.looping())
+            .finish()
+    }
+}
+
+/// The number of an operation sent through a [`Remote`], to ask whether the
+/// loop has applied it ([`Remote::is_processed`], [`Remote::wait`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Ticket(u32);
+
+impl Remote {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        Remote { shared }
+    }
+
+    /// Activates `id` with `what`, once (libevent's `event_active` from
+    /// another thread).
+    ///
+    /// # Errors
+    /// [`Error::Capacity`](evbase_core::Error::Capacity) when the queue is full.
+    pub fn activate(&self, id: EventId, what: What) -> Result<Ticket> {
+        Ok(Ticket(self.shared.queue.activate(id, what)?))
+    }
+
+    /// Adds `id` with `timeout`, measured from when the loop applies it
+    /// (libevent's `event_add` from another thread).
+    ///
+    /// # Errors
+    /// [`Error::Capacity`](evbase_core::Error::Capacity) when the queue is full.
+    pub fn add(&self, id: EventId, timeout: Option<Duration>) -> Result<Ticket> {
+        Ok(Ticket(self.shared.queue.add(id, timeout)?))
+    }
+
+    /// Deletes `id` without waiting (libevent's `event_del_noblock`): the
+    /// event's callback may be running on the loop thread now, and may even
+    /// start once more before the loop applies the deletion. Use
+    /// [`del_wait`](Self::del_wait) to be sure it has stopped.
+    ///
+    /// # Errors
+    /// [`Error::Capacity`](evbase_core::Error::Capacity) when the queue is full.
+    pub fn del(&self, id: EventId) -> Result<Ticket> {
+        Ok(Ticket(self.shared.queue.del(id)?))
+    }
+
+    /// Deletes `id` and waits until the loop has applied the deletion and
+    /// the event's callback is not running (libevent's `event_del`, which
+    /// blocks while the callback runs in the loop thread). When it returns,
+    /// the callback is not running and will not start again unless the
+    /// event is added again, so state the callback uses may be torn down.
+    ///
+    /// It does not wait when it cannot: on the loop's own thread (from a
+    /// callback, waiting would deadlock; the deletion is applied as soon as
+    /// the current callback returns, before any other callback runs), and
+    /// while no loop runs (the deletion is applied when the next run starts,
+    /// before any callback). "A loop runs" means
+    /// [`EventBase::dispatch`](crate::EventBase::dispatch) or
+    /// [`EventBase::run`](crate::EventBase::run) is executing.
+    ///
+    /// As with libevent, a callback that waits for the thread calling
+    /// `del_wait` deadlocks both.
+    ///
+    /// # Errors
+    /// [`Error::Capacity`](evbase_core::Error::Capacity) when the queue is full.
+    pub fn del_wait(&self, id: EventId) -> Result<()> {
+        let ticket = self.del(id)?;
+        if self.shared.on_loop_thread() {
+            return Ok(());
+        }
+        let shared = &*self.shared;
+        shared.wait_until(None, || {
+            !shared.looping() || (shared.queue.is_processed(ticket.0) && shared.queue.running() != Some(id.index()))
+        });
+        Ok(())
+    }
+
+    /// Makes the loop return after the current callback (libevent's
+    /// `event_base_loopbreak`). Sent while no loop runs, it makes the next
+    /// run return at once (libevent#1292 loses it).
+    ///
+    /// # Errors
+    /// [`Error::Capacity`](evbase_core::Error::Capacity) when the queue is full.
+    pub fn loop_break(&self) -> Result<Ticket> {
+        Ok(Ticket(self.shared.queue.loop_break()?))
+    }
+
+    /// Makes the loop return once the callbacks active now have run
+    /// (libevent's `event_base_loopexit(base, NULL)`).
+    ///
+    /// # Errors
+    /// [`Error::Capacity`](evbase_core::Error::Capacity) when the queue is full.
+    pub fn loop_exit(&self) -> Result<Ticket> {
+        Ok(Ticket(self.shared.queue.loop_exit()?))
+    }
+
+    /// Whether the loop has applied the operation of `ticket`.
+    pub fn is_processed(&self, ticket: Ticket) -> bool {
+        self.shared.queue.is_processed(ticket.0)
+    }
+
+    /// Waits up to `timeout` for the loop to apply the operation of
+    /// `ticket`; returns whether it did. On the loop's own thread it does
+    /// not wait (the loop cannot progress while its thread waits).
+    pub fn wait(&self, ticket: Ticket, timeout: Duration) -> bool {
+        if self.shared.on_loop_thread() {
+            return self.is_processed(ticket);
+        }
+        let deadline = StdInstant::now().checked_add(timeout);
+        self.shared
+            .wait_until(deadline, || self.shared.queue.is_processed(ticket.0))
+    }
+
+    /// Whether the base's loop is running now.
+    pub fn is_looping(&self) -> bool {
+        self.shared.looping()
+    }
+
+    /// Whether the caller is the thread that owns the base (and runs its loop).
+    pub fn is_loop_thread(&self) -> bool {
+        self.shared.on_loop_thread()
+    }
+}

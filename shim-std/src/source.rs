@@ -1,0 +1,63 @@
+//! Turning what a Rust program holds (sockets, files, pipes) into a
+//! [`Source`].
+
+use evbase_core::Source;
+
+use crate::Result;
+
+/// Something an event can watch: anything with a file descriptor on Unix
+/// ([`AsFd`](std::os::fd::AsFd): `TcpStream`, `UnixStream`, `File`,
+/// `OwnedFd`, `ChildStdout`...), anything with a socket on Windows
+/// ([`AsSocket`](std::os::windows::io::AsSocket)).
+///
+/// The event does not own the handle: keep the handle open while the event
+/// is pending, and delete the event before closing it.
+pub trait AsSource {
+    /// The [`Source::Fd`] naming this handle.
+    ///
+    /// # Errors
+    /// [`Error::InvalidHandle`](evbase_core::Error::InvalidHandle) when the
+    /// handle does not fit the core's handle range.
+    fn as_source(&self) -> Result<Source>;
+}
+
+#[cfg(unix)]
+impl<T: std::os::fd::AsFd + ?Sized> AsSource for T {
+    fn as_source(&self) -> Result<Source> {
+        use std::os::fd::AsRawFd;
+        raw_fd(self.as_fd().as_raw_fd())
+    }
+}
+
+/// The [`Source`] of a raw file descriptor (for code that holds a
+/// [`RawFd`](std::os::fd::RawFd) rather than an [`AsFd`](std::os::fd::AsFd)).
+///
+/// # Errors
+/// [`Error::InvalidHandle`](evbase_core::Error::InvalidHandle) for a
+/// negative or too large descriptor.
+#[cfg(unix)]
+pub fn raw_fd(fd: std::os::fd::RawFd) -> Result<Source> {
+    match u32::try_from(fd) {
+        Ok(fd) if fd <= evbase_core::MAX_HANDLE => Ok(Source::Fd(fd)),
+        _ => Err(evbase_core::Error::InvalidHandle(fd as i64 as u64).into()),
+    }
+}
+
+#[cfg(windows)]
+impl<T: std::os::windows::io::AsSocket + ?Sized> AsSource for T {
+    fn as_source(&self) -> Result<Source> {
+        use std::os::windows::io::AsRawSocket;
+        raw_socket(self.as_socket().as_raw_socket())
+    }
+}
+
+/// The [`Source`] of a raw socket (for code that holds a
+/// [`RawSocket`](std::os::windows::io::RawSocket)).
+///
+/// # Errors
+/// [`Error::InvalidHandle`](evbase_core::Error::InvalidHandle) when the
+/// socket does not fit the core's handle range.
+#[cfg(windows)]
+pub fn raw_socket(socket: std::os::windows::io::RawSocket) -> Result<Source> {
+    Ok(Source::Fd(evbase_windows::handle_of(socket)?))
+}
