@@ -69,13 +69,28 @@ fn coarse_clock() -> (libc::clockid_t, u64) {
     (libc::CLOCK_MONOTONIC, 0)
 }
 
+/// The resolution of the coarse clock (zero where there is none).
+pub(crate) fn coarse_resolution() -> Duration {
+    Duration::from_nanos(coarse_clock().1)
+}
+
 /// The clock of one platform: coarse or precise reads behind a ratchet.
 #[derive(Debug)]
 pub(crate) struct Clock {
     coarse: libc::clockid_t,
     /// The latest instant returned: time stalls rather than runs backwards.
     last: u64,
+    /// Whether the last read was of the precise clock (the base's mode).
+    precise: bool,
+    /// `CLOCK_REALTIME - CLOCK_MONOTONIC` in nanoseconds, kept while it
+    /// stays within [`WALL_STEP`] of a fresh measurement.
+    wall_offset: Option<i128>,
 }
+
+/// How far the wall clock may drift from the monotonic one before the
+/// offset between them is measured again (a step of the wall clock, or
+/// accumulated NTP slewing).
+const WALL_STEP: i128 = 1_000_000;
 
 impl Clock {
     /// A clock on this OS's coarse and precise monotonic clocks.
@@ -83,21 +98,38 @@ impl Clock {
         Clock {
             coarse: coarse_clock().0,
             last: 0,
+            precise: false,
+            wall_offset: None,
         }
     }
 
     /// Now, on the precise clock if `precise`, else the coarse one; never
     /// earlier than any instant returned before.
     pub(crate) fn now(&mut self, precise: bool) -> Instant {
+        self.precise = precise;
         let id = if precise { libc::CLOCK_MONOTONIC } else { self.coarse };
         let raw = sys::clock_gettime(id).unwrap_or(self.last);
         self.last = self.last.max(raw);
         Instant::from_nanos(self.last)
     }
 
-    /// The wall clock (`CLOCK_REALTIME`) as time since the Unix epoch.
-    pub(crate) fn wall(&self) -> Option<Duration> {
-        sys::clock_gettime(libc::CLOCK_REALTIME).ok().map(Duration::from_nanos)
+    /// The wall clock as time since the Unix epoch: the base's monotonic
+    /// clock plus a stable offset to `CLOCK_REALTIME`. The offset is kept
+    /// until the wall clock moves more than 1 ms away from it, so that the
+    /// difference between a wall and a monotonic reading is the same from
+    /// one call to the next (a cached time converts to the same wall time
+    /// every time, as libevent's `tv_clock_diff`).
+    pub(crate) fn wall(&mut self) -> Option<Duration> {
+        let real = i128::from(sys::clock_gettime(libc::CLOCK_REALTIME).ok()?);
+        let mono = i128::from(sys::clock_gettime(libc::CLOCK_MONOTONIC).ok()?);
+        let fresh = real - mono;
+        let offset = match self.wall_offset {
+            Some(o) if (o - fresh).abs() <= WALL_STEP => o,
+            _ => fresh,
+        };
+        self.wall_offset = Some(offset);
+        let now = i128::from(self.now(self.precise).as_nanos());
+        u64::try_from(now + offset).ok().map(Duration::from_nanos)
     }
 }
 

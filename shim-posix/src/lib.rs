@@ -211,6 +211,13 @@ impl PosixPlatform {
         self.remote.as_ref()
     }
 
+    /// The resolution of the default (coarse) clock: how far behind real
+    /// time the base's clock may be without `PRECISE_TIMER` (a kernel tick
+    /// on Linux, e.g. 4 ms; zero where the coarse clock is the precise one).
+    pub fn coarse_resolution() -> Duration {
+        clock::coarse_resolution()
+    }
+
     /// Makes epoll's precise waits use the timerfd fallback from the start,
     /// as on a kernel without `epoll_pwait2` (for testing that path).
     pub fn force_timerfd(mut self) -> Self {

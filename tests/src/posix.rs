@@ -1,0 +1,300 @@
+//! The POSIX platform in the suite: epoll (with and without the
+//! changelist), poll and select on Linux, kqueue on BSD and macOS, on real
+//! socket pairs and the real clock.
+//!
+//! Besides [`TestPlatform`], the helpers the OS, signal and fork tests
+//! share: counting open fds, raising the fd limit, per-thread CPU time,
+//! and running a test case in a child process.
+
+use std::time::Duration;
+
+use evbase_core::{BaseFlags, Config, Error};
+use evbase_posix::PosixPlatform;
+
+use crate::TestPlatform;
+
+/// The variants this host has, by name.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub const VARIANTS: [&str; 4] = ["epoll", "epoll-changelist", "poll", "select"];
+/// The variants this host has, by name.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub const VARIANTS: [&str; 3] = ["kqueue", "poll", "select"];
+
+/// The config that makes a POSIX base use `variant` (`epoll`,
+/// `epoll-changelist`, `poll`, `select`, `kqueue`).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for an unknown variant.
+pub fn posix_variant(variant: &str) -> Result<Config, Error> {
+    let (method, changelist) = match variant {
+        "epoll-changelist" => ("epoll", true),
+        "epoll" | "poll" | "select" | "kqueue" => (variant, false),
+        _ => return Err(Error::InvalidArgument("unknown POSIX variant")),
+    };
+    let mut config = Config::default();
+    for m in ["kqueue", "epoll", "poll", "select"]
+        .into_iter()
+        .filter(|&m| m != method)
+    {
+        config.avoid_method(m)?;
+    }
+    if changelist {
+        config.set_flag(BaseFlags::EPOLL_USE_CHANGELIST);
+    }
+    Ok(config)
+}
+
+impl TestPlatform for PosixPlatform {
+    /// Scheduling noise on a shared 2-core machine, plus one coarse clock
+    /// tick; libevent's own timing checks allow 100 ms.
+    const TOLERANCE: Duration = Duration::from_millis(100);
+
+    fn make(variant: &str) -> (Self, Config) {
+        (PosixPlatform::new(), posix_variant(variant).expect("a POSIX variant"))
+    }
+
+    fn socketpair(&mut self) -> (u32, u32) {
+        use std::os::fd::IntoRawFd;
+        let (a, b) = evbase_posix::socketpair().expect("a socket pair");
+        (a.into_raw_fd() as u32, b.into_raw_fd() as u32)
+    }
+
+    fn send(&mut self, fd: u32, data: &[u8]) -> Option<usize> {
+        send(fd, data)
+    }
+
+    fn recv(&mut self, fd: u32, buf: &mut [u8]) -> Option<usize> {
+        recv(fd, buf)
+    }
+
+    fn shutdown_write(&mut self, fd: u32) {
+        // SAFETY: shutdown takes no pointer; a bad fd only returns an error.
+        unsafe { libc::shutdown(fd as i32, libc::SHUT_WR) };
+    }
+
+    fn close(&mut self, fd: u32) {
+        close(fd);
+    }
+
+    /// Sleeps `d` plus one tick of the coarse clock, so that `d` has also
+    /// passed on the base's clock.
+    fn sleep(&mut self, d: Duration) {
+        std::thread::sleep(d + PosixPlatform::coarse_resolution());
+    }
+}
+
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "netbsd"
+))]
+const NOSIGNAL: i32 = libc::MSG_NOSIGNAL;
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "netbsd"
+)))]
+const NOSIGNAL: i32 = 0;
+
+/// Non-blocking send without `SIGPIPE`: bytes sent, or `None` (would block,
+/// or failed).
+pub fn send(fd: u32, data: &[u8]) -> Option<usize> {
+    // SAFETY: `data` is valid for `data.len()` bytes.
+    let n = unsafe { libc::send(fd as i32, data.as_ptr().cast(), data.len(), NOSIGNAL) };
+    usize::try_from(n).ok()
+}
+
+/// Non-blocking receive: bytes read (0 at end of file), or `None`.
+pub fn recv(fd: u32, buf: &mut [u8]) -> Option<usize> {
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
+    let n = unsafe { libc::recv(fd as i32, buf.as_mut_ptr().cast(), buf.len(), 0) };
+    usize::try_from(n).ok()
+}
+
+/// Closes `fd`.
+pub fn close(fd: u32) {
+    // SAFETY: closing a number has no memory-safety precondition; the
+    // tests only close fds they made.
+    unsafe { libc::close(fd as i32) };
+}
+
+/// `dup(fd)`.
+pub fn dup(fd: u32) -> u32 {
+    // SAFETY: no pointer arguments.
+    let n = unsafe { libc::dup(fd as i32) };
+    assert!(n >= 0, "dup failed");
+    n as u32
+}
+
+/// `dup2(fd, to)`.
+pub fn dup2(fd: u32, to: u32) {
+    // SAFETY: no pointer arguments; `to` is an fd the test owns.
+    let n = unsafe { libc::dup2(fd as i32, to as i32) };
+    assert_eq!(n, to as i32, "dup2 failed");
+}
+
+/// How many fds this process has open (`/proc/self/fd` or `/dev/fd`).
+pub fn open_fds() -> usize {
+    let dir = if std::path::Path::new("/proc/self/fd").exists() {
+        "/proc/self/fd"
+    } else {
+        "/dev/fd"
+    };
+    // The directory handle itself is counted once; subtract it.
+    std::fs::read_dir(dir).map(|d| d.count().saturating_sub(1)).unwrap_or(0)
+}
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit; returns the new soft limit.
+pub fn raise_fd_limit() -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid rlimit to write.
+    unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+    lim.rlim_cur = lim.rlim_max;
+    // SAFETY: `lim` is a valid rlimit.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
+    // SAFETY: as above.
+    unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+    lim.rlim_cur as u64
+}
+
+/// CPU time (user + system) used by the calling thread on Linux, by the
+/// process elsewhere.
+pub fn cpu_time() -> Duration {
+    // SAFETY: an all-zero rusage is a valid value to be overwritten.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let who = libc::RUSAGE_THREAD;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let who = libc::RUSAGE_SELF;
+    // SAFETY: `ru` is a valid rusage to write.
+    unsafe { libc::getrusage(who, &mut ru) };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+/// Sends `sig` to this process (`raise`: delivered before it returns to a
+/// thread that does not block it).
+pub fn raise(sig: i32) {
+    // SAFETY: no pointer arguments.
+    unsafe { libc::raise(sig) };
+}
+
+/// Installs a plain `handler` for `sig` with `sigaction`; returns the
+/// handler address that was there.
+pub fn set_handler(sig: i32, handler: usize) -> usize {
+    // SAFETY: an all-zero sigaction is valid (empty mask, no flags).
+    let mut sa: libc::sigaction = unsafe { std::mem::zeroed() };
+    sa.sa_sigaction = handler;
+    // SAFETY: as above.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are valid; the handlers the tests install are
+    // async-signal-safe `extern "C" fn(c_int)` or SIG_DFL/SIG_IGN.
+    unsafe { libc::sigaction(sig, &sa, &mut old) };
+    old.sa_sigaction
+}
+
+/// The handler address installed for `sig`.
+pub fn current_handler(sig: i32) -> usize {
+    // SAFETY: an all-zero sigaction is valid to be overwritten.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: a null new action only queries.
+    unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) };
+    old.sa_sigaction
+}
+
+/// Runs each `(name, case)` in a forked child process (fresh signal state,
+/// no other threads), at most `timeout` each, and reports like libtest.
+/// The first command-line argument that is not an option filters by
+/// substring. Exits with 101 if any case failed. For `harness = false`
+/// test binaries.
+pub fn run_isolated(cases: &[(&str, fn())], timeout: Duration) -> ! {
+    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let list = std::env::args().any(|a| a == "--list");
+    let chosen: Vec<_> = cases
+        .iter()
+        .filter(|(n, _)| filter.as_ref().is_none_or(|f| n.contains(f.as_str())))
+        .collect();
+    if list {
+        for (name, _) in &chosen {
+            println!("{name}: test");
+        }
+        std::process::exit(0);
+    }
+    println!("\nrunning {} tests (each in its own process)", chosen.len());
+    let mut failed = Vec::new();
+    for (name, case) in &chosen {
+        let started = std::time::Instant::now();
+        let ok = run_in_child(*case, timeout);
+        println!(
+            "test {name} ... {} ({:.2?})",
+            if ok { "ok" } else { "FAILED" },
+            started.elapsed()
+        );
+        if !ok {
+            failed.push(*name);
+        }
+    }
+    println!(
+        "\ntest result: {}. {} passed; {} failed",
+        if failed.is_empty() { "ok" } else { "FAILED" },
+        chosen.len() - failed.len(),
+        failed.len()
+    );
+    if !failed.is_empty() {
+        println!("failures: {failed:?}");
+        std::process::exit(101);
+    }
+    std::process::exit(0);
+}
+
+/// Forks; the child runs `case` and exits 0 (or 1 on panic); the parent
+/// waits up to `timeout` (then kills it) and says whether it passed.
+pub fn run_in_child(case: fn(), timeout: Duration) -> bool {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: the callers are single-threaded `harness = false` mains (or
+    // cases that fork from their only thread), so the child may run Rust code.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        let ok = std::panic::catch_unwind(case).is_ok();
+        let _ = std::io::stdout().flush();
+        let _ = std::io::stderr().flush();
+        // SAFETY: _exit ends the child without running the parent's atexit
+        // handlers or unwinding into the test harness.
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    wait_child(pid, timeout)
+}
+
+/// Waits for child `pid` up to `timeout` (killing it then); whether it
+/// exited with status 0.
+pub fn wait_child(pid: i32, timeout: Duration) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let mut status = 0;
+        // SAFETY: `status` is a valid int to write.
+        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if r == pid {
+            return libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+        }
+        if r < 0 {
+            return false;
+        }
+        if std::time::Instant::now() > deadline {
+            eprintln!("child {pid} timed out after {timeout:?}; killing it");
+            // SAFETY: no pointer arguments; `pid` is our child.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            // SAFETY: as above.
+            unsafe { libc::waitpid(pid, &mut status, 0) };
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
