@@ -162,6 +162,33 @@ pub fn failed_connect_is_write<S: Storage>(variant: &str) {
     evbase_windows::close(fd).unwrap();
 }
 
+/// A listening socket with a connection waiting is readable (select's read
+/// set; AFD's `ACCEPT` event).
+///
+/// # Panics
+/// When the read event does not fire.
+pub fn pending_accept_is_read<S: Storage>(variant: &str) {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("listen");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let addr = listener.local_addr().expect("its address");
+    let fd = evbase_windows::handle_of(listener.into_raw_socket()).expect("a handle that fits");
+    let mut base = new_base::<WindowsPlatform, S>(variant);
+    let got = Rc::new(Cell::new(What::empty()));
+    let g = got.clone();
+    let ev = base
+        .new_event(Source::Fd(fd), What::READ, Callback::new(move |_, _, what| g.set(what)))
+        .expect("new_event");
+    base.add(ev, Some(Duration::from_secs(5))).expect("add");
+    assert_eq!(base.run(LoopFlags::NONBLOCK), Ok(Exit::Done));
+    assert!(got.get().is_empty(), "{variant}: readable with nobody connecting");
+    let client = std::net::TcpStream::connect(addr).expect("connect");
+    assert_eq!(base.dispatch(), Ok(Exit::NoEvents));
+    assert_eq!(got.get(), What::READ, "{variant}: a connection waits");
+    drop(client);
+    base.free(ev).unwrap();
+    evbase_windows::close(fd).unwrap();
+}
+
 /// A handle that is not a socket is refused at `add` with
 /// [`Error::InvalidHandle`], and the base keeps working.
 ///
@@ -260,6 +287,11 @@ macro_rules! windows_suite {
         #[test]
         fn failed_connect_is_write() {
             evbase_tests::windows::failed_connect_is_write::<Growable>($variant);
+        }
+
+        #[test]
+        fn pending_accept_is_read() {
+            evbase_tests::windows::pending_accept_is_read::<Growable>($variant);
         }
 
         #[test]
