@@ -4,6 +4,7 @@ set -euo pipefail
 rustup toolchain install nightly --profile minimal >/dev/null 2>&1 || true
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 cd fuzz
+cargo +nightly fuzz build
 secs=${FUZZ_SECONDS:-20}
 for target in config priority heap changelist loop_ops; do
     echo "--- fuzz $target for ${secs}s"

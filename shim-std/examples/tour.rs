@@ -23,6 +23,9 @@ use evbase_std::{BaseFlags, supported_methods};
 
 type Outcome = Result<(), Box<dyn std::error::Error>>;
 
+/// One step of the tour.
+type Step = fn(&mut Report) -> Outcome;
+
 /// Counts what did not happen as expected.
 #[derive(Default)]
 struct Report {
@@ -40,7 +43,7 @@ impl Report {
 
 fn main() -> ExitCode {
     let mut report = Report::default();
-    let steps: [(&str, fn(&mut Report) -> Outcome); 9] = [
+    let steps: [(&str, Step); 9] = [
         ("methods", methods),
         ("config", config),
         ("priorities", priorities),
