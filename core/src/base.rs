@@ -92,6 +92,13 @@ impl Memory {
     }
 }
 
+/// Wall clock minus monotonic clock.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum WallOffset {
+    Ahead(Duration),
+    Behind(Duration),
+}
+
 /// How a loop run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -112,6 +119,9 @@ pub(crate) struct Core<P: Platform, S: Storage> {
     pub(crate) handles: HandleMap<S>,
     pub(crate) counts: Counts,
     pub(crate) cache: Option<Instant>,
+    /// Wall clock minus monotonic clock, read once per cached time so that
+    /// one batch sees one time of day.
+    pub(crate) wall_offset: Option<WallOffset>,
     pub(crate) flags: BaseFlags,
     pub(crate) precise: bool,
     pub(crate) limits: DispatchLimits,
@@ -220,6 +230,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 handles: HandleMap::new(),
                 counts: Counts::default(),
                 cache: None,
+                wall_offset: None,
                 precise: flags.contains(BaseFlags::PRECISE_TIMER),
                 flags,
                 limits: config.dispatch_limits(),
@@ -433,7 +444,13 @@ impl<P: Platform, S: Storage> Core<P, S> {
         }
     }
 
+    pub(crate) fn clear_cache(&mut self) {
+        self.cache = None;
+        self.wall_offset = None;
+    }
+
     pub(crate) fn update_cache(&mut self) {
+        self.wall_offset = None;
         self.cache = if self.flags.contains(BaseFlags::NO_CACHE_TIME) {
             None
         } else {
@@ -441,14 +458,25 @@ impl<P: Platform, S: Storage> Core<P, S> {
         };
     }
 
-    /// Converts a monotonic instant to wall-clock time, with the offset read now.
+    /// Converts a monotonic instant to wall-clock time. The offset between
+    /// the clocks is read once per cached time (libevent's `tv_clock_diff`).
     pub(crate) fn wall_of(&mut self, mono: Instant) -> Option<Duration> {
-        let wall = self.platform.wall_now()?;
-        let now = self.platform.now(self.precise);
-        let offset = wall.checked_sub(Duration::from_nanos(now.as_nanos()));
+        let offset = match self.wall_offset {
+            Some(o) => o,
+            None => {
+                let wall = self.platform.wall_now()?;
+                let now = Duration::from_nanos(self.platform.now(self.precise).as_nanos());
+                let o = if wall >= now { WallOffset::Ahead(wall - now) } else { WallOffset::Behind(now - wall) };
+                if self.cache.is_some() {
+                    self.wall_offset = Some(o);
+                }
+                o
+            }
+        };
+        let mono = Duration::from_nanos(mono.as_nanos());
         Some(match offset {
-            Some(off) => off + Duration::from_nanos(mono.as_nanos()),
-            None => wall.saturating_sub(now.saturating_since(mono)),
+            WallOffset::Ahead(d) => mono.saturating_add(d),
+            WallOffset::Behind(d) => mono.saturating_sub(d),
         })
     }
 
@@ -524,6 +552,9 @@ impl<P: Platform, S: Storage> Drop for EventBase<P, S> {
     /// more), then everything is released; the backend's own drop closes its
     /// kernel objects and restores signal handlers.
     fn drop(&mut self) {
+        if let Some(inbox) = self.core.platform.inbox() {
+            inbox.set_waker(None);
+        }
         self.core.running_priority = u32::MAX;
         while !self.core.skip_finalizers {
             let mut ran = false;

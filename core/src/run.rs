@@ -34,11 +34,11 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             return Err(Error::Forked);
         }
         self.core.loop_running = true;
-        self.core.cache = None;
+        self.core.clear_cache();
         self.core.got_break = false;
         self.core.got_exit = false;
         let result = self.run_loop(flags);
-        self.core.cache = None;
+        self.core.clear_cache();
         self.core.loop_running = false;
         result
     }
@@ -69,7 +69,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 return Ok(Exit::NoEvents);
             }
             self.core.queues.promote_later();
-            self.core.cache = None;
+            self.core.clear_cache();
             let waited = self
                 .backend
                 .dispatch(self.changelist.changes(), timeout, &mut self.core);
