@@ -93,17 +93,20 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// queue; less urgent ones wait for the next iteration once a real
     /// callback ran. Returns how many non-internal callbacks ran.
     fn process_active(&mut self) -> usize {
-        let limits = self.core.limits;
-        let endtime = limits.max_interval.map(|d| {
-            self.core.update_cache();
-            self.core.now().saturating_add(d)
-        });
+        let unlimited = self.core.limits.is_unlimited();
+        let endtime = if unlimited {
+            None
+        } else {
+            self.core.limits.max_interval.map(|d| {
+                self.core.update_cache();
+                self.core.now().saturating_add(d)
+            })
+        };
         let mut ran = 0;
         while let Some(priority) = self.core.queues.first_nonempty() {
             self.core.running_priority = u32::from(priority);
-            let limited = u32::from(priority) >= limits.limit_after_priority;
-            let (max, end) = if limited {
-                (limits.max_callbacks, endtime)
+            let (max, end) = if !unlimited && u32::from(priority) >= self.core.limits.limit_after_priority {
+                (self.core.limits.max_callbacks, endtime)
             } else {
                 (None, None)
             };
@@ -127,7 +130,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         while let Some(key) = self.core.queues.pop(priority) {
             self.core.counts.active -= 1;
             let slot = self.core.slots.at(key);
-            let (st, res, events) = (slot.state, slot.res, slot.events);
+            let (st, res, events, interval) = (slot.state, slot.res, slot.events, slot.interval);
             self.core.counts.del_member(st);
             if st & state::INTERNAL == 0 {
                 count += 1;
@@ -138,7 +141,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 if !events.contains(What::PERSIST) {
                     // Non-persistent events stop being pending before their callback.
                     let _ = self.del_key(key);
-                } else if !events.contains(What::SIGNAL) {
+                } else if interval != 0 && !events.contains(What::SIGNAL) {
                     self.rearm_persistent(key, res);
                 }
                 self.run_callback(key, res);
@@ -164,6 +167,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         Some(count)
     }
 
+    #[inline]
     fn set_running(&mut self, key: Option<u32>) {
         self.core.running_event = key;
         if let Some(inbox) = self.core.platform.inbox() {
@@ -174,7 +178,29 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// Calls slot `key`'s callback (`ncalls` times for a signal event, while
     /// it is not deleted and the loop not broken), then puts it back if the
     /// event still exists.
+    #[inline]
     fn run_callback(&mut self, key: u32, res: What) {
+        let (slot, id) = self.core.slots.at_with_id(key);
+        // The common case: a plain function of an event that is no signal
+        // and not freed after its callback. The function and its word are
+        // copied out; the slot keeps its callback (nothing to restore).
+        if let Kind::Fn(f, arg) = slot.callback
+            && slot.state & state::FREE_AFTER == 0
+            && !slot.events.contains(What::SIGNAL)
+        {
+            self.set_running(Some(key));
+            f(self, id, res, arg);
+            self.set_running(None);
+            self.drain_inbox();
+            return;
+        }
+        self.run_callback_slow(key, res);
+    }
+
+    /// [`run_callback`](Self::run_callback) for signals, closures, `once`
+    /// events and internal callbacks: the callback is moved out of the slot
+    /// while it runs.
+    fn run_callback_slow(&mut self, key: u32, res: What) {
         let slot = self.core.slots.at_mut(key);
         let mut callback = mem::replace(&mut slot.callback, Kind::Empty);
         let is_signal = slot.events.contains(What::SIGNAL);
@@ -202,9 +228,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         }
         self.set_running(None);
         self.restore_callback(id, callback);
-        if self.core.platform.inbox().is_some_and(|i| i.has_pending()) {
-            self.drain_inbox();
-        }
+        self.drain_inbox();
     }
 
     /// Puts a callback back after it ran, frees `once` events.
@@ -245,7 +269,15 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     }
 
     /// Applies what other threads and interrupt handlers queued.
+    #[inline]
     pub(crate) fn drain_inbox(&mut self) {
+        if self.core.platform.inbox().is_some_and(|i| i.has_pending()) {
+            self.drain_inbox_slow();
+        }
+    }
+
+    #[cold]
+    fn drain_inbox_slow(&mut self) {
         loop {
             let Some((seq, op)) = self
                 .core

@@ -111,6 +111,7 @@ impl<T, S: Storage> Slab<T, S> {
         })
     }
 
+    #[inline]
     pub(crate) fn check(&self, id: EventId) -> Result<u32, Error> {
         match self.entries.get(id.index as usize) {
             Some(e) if e.generation == id.generation && id.base == self.tag && e.value.is_some() => Ok(id.index),
@@ -123,7 +124,21 @@ impl<T, S: Storage> Slab<T, S> {
         Ok(self.at(index))
     }
 
+    /// The value in a slot known to be live, with its id.
+    #[inline]
+    pub(crate) fn at_with_id(&self, index: u32) -> (&T, EventId) {
+        let entry = &self.entries[index as usize];
+        let value = entry.value.as_ref().expect("internal tables name only live slots");
+        let id = EventId {
+            index,
+            generation: entry.generation,
+            base: self.tag,
+        };
+        (value, id)
+    }
+
     /// The value in a slot known to be live (an index taken from the base's own tables).
+    #[inline]
     pub(crate) fn at(&self, index: u32) -> &T {
         self.entries[index as usize]
             .value
@@ -131,6 +146,7 @@ impl<T, S: Storage> Slab<T, S> {
             .expect("internal tables name only live slots")
     }
 
+    #[inline]
     pub(crate) fn at_mut(&mut self, index: u32) -> &mut T {
         self.entries[index as usize]
             .value
