@@ -90,10 +90,9 @@ impl Config {
     /// twice is the same as once.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] when `name` is longer than
-    /// [`MAX_METHOD_NAME`] bytes; [`Error::Capacity`] when
-    /// [`MAX_AVOIDED`] names are avoided already. The config is unchanged
-    /// then.
+    /// [`Error::InvalidArgument`] when `name` is longer than 32 bytes
+    /// (`MAX_METHOD_NAME`); [`Error::Capacity`] when 8 names (`MAX_AVOIDED`)
+    /// are avoided already. The config is unchanged then.
     pub fn avoid_method(&mut self, name: &str) -> Result<&mut Self, Error> {
         if self.is_avoided(name) {
             return Ok(self);

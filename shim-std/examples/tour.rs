@@ -134,7 +134,7 @@ fn config(report: &mut Report) -> Outcome {
         Err(e) => {
             println!("  avoiding every method: {e}");
             report.check(
-                matches!(e.core(), CoreError::NoBackend(_)),
+                matches!(e.core(), Some(CoreError::NoBackend(_))),
                 "that is refused, with the reasons",
             );
         }
@@ -435,7 +435,7 @@ fn fork(report: &mut Report) -> Outcome {
     }
     if pid == 0 {
         let ok = (|| -> Outcome {
-            let refused = matches!(base.dispatch(), Err(e) if *e.core() == CoreError::Forked);
+            let refused = matches!(base.dispatch(), Err(e) if e.core() == Some(&CoreError::Forked));
             println!("  child: dispatch before reinit refused: {refused}");
             base.reinit()?;
             base.dispatch()?;

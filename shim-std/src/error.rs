@@ -1,12 +1,13 @@
-//! The error of this crate: the core's [`evbase_core::Error`], with the
-//! conversions a std program wants.
+//! The error of this crate: the core's [`evbase_core::Error`] or an
+//! [`io::Error`], with the conversions a std program wants.
 
 use std::fmt;
 use std::io;
 
-/// An error from evbase: wraps the core's [`evbase_core::Error`] (match on
-/// [`Error::core`]) and converts into [`std::io::Error`], so `?` works in a
-/// function returning `io::Result`.
+/// An error from evbase or from the OS: the core's [`evbase_core::Error`]
+/// (match on it through [`Error::core`]) or an [`io::Error`]. `?` turns
+/// both into it, and it turns into an [`io::Error`], so a function returning
+/// `io::Result` can use `?` on this crate's calls too.
 ///
 /// ```
 /// # fn main() -> std::io::Result<()> {
@@ -15,28 +16,33 @@ use std::io;
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error(evbase_core::Error);
+#[derive(Debug)]
+pub struct Error(Repr);
+
+#[derive(Debug)]
+enum Repr {
+    Core(evbase_core::Error),
+    Io(io::Error),
+}
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    /// The core's error, to match on.
-    pub fn core(&self) -> &evbase_core::Error {
-        &self.0
-    }
-
-    /// Unwraps the core's error.
-    pub fn into_core(self) -> evbase_core::Error {
-        self.0
+    /// The core's error, to match on (`None` for an [`io::Error`]).
+    pub fn core(&self) -> Option<&evbase_core::Error> {
+        match &self.0 {
+            Repr::Core(e) => Some(e),
+            Repr::Io(_) => None,
+        }
     }
 
     /// The OS error code (`errno`, `WSAGetLastError`), when the OS refused.
     pub fn raw_os_error(&self) -> Option<i32> {
-        match self.0 {
-            evbase_core::Error::Os { code, .. } => Some(code),
-            _ => None,
+        match &self.0 {
+            Repr::Core(evbase_core::Error::Os { code, .. }) => Some(*code),
+            Repr::Core(_) => None,
+            Repr::Io(e) => e.raw_os_error(),
         }
     }
 
@@ -44,50 +50,62 @@ impl Error {
     pub fn kind(&self) -> io::ErrorKind {
         use evbase_core::Error as E;
         match &self.0 {
-            E::Os { code, .. } => io::Error::from_raw_os_error(*code).kind(),
-            E::Capacity { .. } => io::ErrorKind::OutOfMemory,
-            E::Unsupported(_) | E::NoBackend(_) => io::ErrorKind::Unsupported,
-            E::Reentrant | E::EventsActive | E::Finalizing | E::Forked => io::ErrorKind::Other,
-            E::StaleEvent
-            | E::InvalidFlags { .. }
-            | E::InvalidPriority { .. }
-            | E::InvalidPriorityCount(_)
-            | E::InvalidSignal(_)
-            | E::InvalidHandle(_)
-            | E::InvalidArgument(_) => io::ErrorKind::InvalidInput,
+            Repr::Io(e) => e.kind(),
+            Repr::Core(e) => match e {
+                E::Os { code, .. } => io::Error::from_raw_os_error(*code).kind(),
+                E::Capacity { .. } => io::ErrorKind::OutOfMemory,
+                E::Unsupported(_) | E::NoBackend(_) => io::ErrorKind::Unsupported,
+                E::Reentrant | E::EventsActive | E::Finalizing | E::Forked => io::ErrorKind::Other,
+                E::StaleEvent
+                | E::InvalidFlags { .. }
+                | E::InvalidPriority { .. }
+                | E::InvalidPriorityCount(_)
+                | E::InvalidSignal(_)
+                | E::InvalidHandle(_)
+                | E::InvalidArgument(_) => io::ErrorKind::InvalidInput,
+            },
         }
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
+        match &self.0 {
+            Repr::Core(e) => fmt::Display::fmt(e, f),
+            Repr::Io(e) => fmt::Display::fmt(e, f),
+        }
     }
 }
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
+        match &self.0 {
+            Repr::Core(e) => Some(e),
+            Repr::Io(e) => Some(e),
+        }
     }
 }
 
 impl From<evbase_core::Error> for Error {
     fn from(e: evbase_core::Error) -> Self {
-        Error(e)
+        Error(Repr::Core(e))
     }
 }
 
-impl From<Error> for evbase_core::Error {
-    fn from(e: Error) -> Self {
-        e.0
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Self {
+        Error(Repr::Io(e))
     }
 }
 
-/// Keeps the message (with the operation that failed) and the
-/// [`kind`](Error::kind); the [`Error`] is reachable through
-/// [`io::Error::get_ref`] and `downcast_ref`.
+/// An [`io::Error`] comes back as it was. A core error keeps its message
+/// (with the operation that failed) and gets the [`kind`](Error::kind)
+/// that fits; the [`Error`] is reachable through [`io::Error::get_ref`].
 impl From<Error> for io::Error {
     fn from(e: Error) -> Self {
-        io::Error::new(e.kind(), e)
+        match e.0 {
+            Repr::Io(e) => e,
+            Repr::Core(_) => io::Error::new(e.kind(), e),
+        }
     }
 }

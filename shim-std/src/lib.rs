@@ -11,7 +11,7 @@
 //! use std::net::{TcpListener, TcpStream};
 //! use evbase_std::prelude::*;
 //!
-//! # fn main() -> std::io::Result<()> {
+//! # fn main() -> evbase_std::Result<()> {
 //! let listener = TcpListener::bind("127.0.0.1:0")?;
 //! let mut client = TcpStream::connect(listener.local_addr()?)?;
 //! let (mut server, _) = listener.accept()?;
@@ -19,7 +19,8 @@
 //!
 //! let mut base = EventBase::new()?;
 //! println!("using {} with {:?}", base.method().name, base.features());
-//! let ev = base.io_event(&server.try_clone()?, What::READ | What::PERSIST, move |base, _id, what| {
+//! // The closure owns the socket; the event names it by its source.
+//! let ev = base.new_event(server.as_source()?, What::READ | What::PERSIST, move |base, _id, what| {
 //!     assert!(what.contains(What::READ));
 //!     let mut buf = [0; 16];
 //!     let n = server.read(&mut buf).unwrap();
@@ -45,7 +46,10 @@
 //!   [`BaseExt::timer`], [`BaseExt::once_after`], [`BaseExt::interval`]).
 //! - [`Remote`]: `Send + Sync + Clone`; [`Remote::del_wait`] is libevent's
 //!   blocking `event_del` for callbacks running on the loop thread.
-//! - [`Error`]: the core's error, convertible into [`std::io::Error`].
+//! - [`Error`]: the core's error or an [`std::io::Error`]. In a function
+//!   returning [`evbase_std::Result`](Result), `?` takes both std I/O calls
+//!   and the core's calls (which return [`evbase_core::Error`]); it converts
+//!   into an [`std::io::Error`] in turn.
 //!
 //! ## Threads
 //! A base is not `Send`: it stays on the thread that made it, which runs its

@@ -6,9 +6,11 @@ use evbase_core::Source;
 use crate::Result;
 
 /// Something an event can watch: anything with a file descriptor on Unix
-/// ([`AsFd`](std::os::fd::AsFd): `TcpStream`, `UnixStream`, `File`,
-/// `OwnedFd`, `ChildStdout`...), anything with a socket on Windows
-/// ([`AsSocket`](std::os::windows::io::AsSocket)).
+/// ([`AsFd`]: `TcpStream`, `UnixStream`, `File`, `OwnedFd`,
+/// `ChildStdout`...), anything with a socket on Windows ([`AsSocket`]).
+///
+/// [`AsFd`]: https://doc.rust-lang.org/std/os/fd/trait.AsFd.html
+/// [`AsSocket`]: https://doc.rust-lang.org/std/os/windows/io/trait.AsSocket.html
 ///
 /// The event does not own the handle: keep the handle open while the event
 /// is pending, and delete the event before closing it.

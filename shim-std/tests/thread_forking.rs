@@ -88,7 +88,7 @@ mod unix {
         // The base shares its kernel object with the parent until reinit.
         assert_eq!(
             base.dispatch().unwrap_err().core(),
-            &evbase_std::evbase_core::Error::Forked
+            Some(&evbase_std::evbase_core::Error::Forked)
         );
         base.reinit().unwrap();
         let timed_out = Rc::new(Cell::new(false));
