@@ -20,7 +20,7 @@
 //!
 //! Handles are sockets only (neither backend takes files or pipes: no
 //! [`Features::FDS`](evbase_core::Features::FDS)), named by `u32` in the
-//! core; see [`handle_of`].
+//! core; see `handle_of`.
 //!
 //! On other targets this crate is empty, so a workspace build on Linux
 //! still works. Every `unsafe` block lives in one private module that wraps
