@@ -30,10 +30,11 @@ bitflags::bitflags! {
     }
 }
 
+/// The counters of `num_events` / `max_events`. The active count is the
+/// length of the active queues (`ActiveQueues::len`), kept nowhere else.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Counts {
     pub(crate) added: usize,
-    pub(crate) active: usize,
     pub(crate) virtual_: usize,
     pub(crate) max_added: usize,
     pub(crate) max_active: usize,
@@ -334,7 +335,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         let c = &self.core.counts;
         let mut n = 0;
         if which.contains(Count::ACTIVE) {
-            n += c.active;
+            n += self.core.queues.len();
         }
         if which.contains(Count::VIRTUAL) {
             n += c.virtual_;
@@ -348,12 +349,13 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// Sum of the high-water marks in `which`; `clear` resets those read
     /// to the current values (libevent's `event_base_get_max_events`).
     pub fn max_events(&mut self, which: Count, clear: bool) -> usize {
+        let active = self.core.queues.len();
         let c = &mut self.core.counts;
         let mut n = 0;
         if which.contains(Count::ACTIVE) {
             n += c.max_active;
             if clear {
-                c.max_active = c.active;
+                c.max_active = active;
             }
         }
         if which.contains(Count::VIRTUAL) {
@@ -466,7 +468,11 @@ impl<P: Platform, S: Storage> Core<P, S> {
             None => {
                 let wall = self.platform.wall_now()?;
                 let now = Duration::from_nanos(self.platform.now(self.precise).as_nanos());
-                let o = if wall >= now { WallOffset::Ahead(wall - now) } else { WallOffset::Behind(now - wall) };
+                let o = if wall >= now {
+                    WallOffset::Ahead(wall - now)
+                } else {
+                    WallOffset::Behind(now - wall)
+                };
                 if self.cache.is_some() {
                     self.wall_offset = Some(o);
                 }
@@ -483,6 +489,12 @@ impl<P: Platform, S: Storage> Core<P, S> {
     /// Activates slot `key` with `res` (libevent's `event_active_nolock_`):
     /// ORs into a pending activation, promotes an active-later one.
     pub(crate) fn activate(&mut self, key: u32, res: What, ncalls: u16) {
+        self.activate_inline(key, res, ncalls);
+    }
+
+    /// [`activate`](Self::activate), inlined into the readiness path.
+    #[inline(always)]
+    pub(crate) fn activate_inline(&mut self, key: u32, res: What, ncalls: u16) {
         let slot = self.slots.at_mut(key);
         if slot.has(state::FINALIZING) && !res.contains(What::FINALIZE) {
             return;
@@ -492,20 +504,22 @@ impl<P: Platform, S: Storage> Core<P, S> {
         }
         let priority = slot.priority;
         let slot_state = slot.state;
-        if self.queues.is_queued(key) {
-            slot.res |= res;
-            if self.queues.is_later(key) {
-                self.queues.remove(key);
-                self.queues.push(key, priority);
-            } else {
+        match self.queues.queued_later(key) {
+            Some(false) => {
+                slot.res |= res;
                 return;
             }
-        } else {
-            slot.res = res;
-            self.queues.push(key, priority);
-            self.counts.active += 1;
-            self.counts.max_active = self.counts.max_active.max(self.counts.active);
-            self.counts.add_member(slot_state);
+            Some(true) => {
+                slot.res |= res;
+                self.queues.remove(key);
+                self.queues.push(key, priority);
+            }
+            None => {
+                slot.res = res;
+                self.queues.push(key, priority);
+                self.counts.max_active = self.counts.max_active.max(self.queues.len());
+                self.counts.add_member(slot_state);
+            }
         }
         if (priority as u32) < self.running_priority && self.running_priority != u32::MAX {
             self.continue_requested = true;
@@ -515,7 +529,6 @@ impl<P: Platform, S: Storage> Core<P, S> {
     /// Takes slot `key` off the active or active-later queue.
     pub(crate) fn deactivate(&mut self, key: u32) {
         if self.queues.remove(key) {
-            self.counts.active -= 1;
             let st = self.slots.at(key).state;
             self.counts.del_member(st);
         }
@@ -560,7 +573,6 @@ impl<P: Platform, S: Storage> Drop for EventBase<P, S> {
             let mut ran = false;
             while let Some(pri) = self.core.queues.first_nonempty() {
                 let Some(key) = self.core.queues.pop(pri) else { break };
-                self.core.counts.active -= 1;
                 if self.core.slots.at(key).has(state::FINALIZING) {
                     self.run_finalizer(key);
                     ran = true;

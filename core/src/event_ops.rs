@@ -209,8 +209,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         let st = slot.state;
         let priority = slot.priority;
         self.core.queues.push_later(key, priority);
-        self.core.counts.active += 1;
-        self.core.counts.max_active = self.core.counts.max_active.max(self.core.counts.active);
+        self.core.counts.max_active = self.core.counts.max_active.max(self.core.queues.len());
         self.core.counts.add_member(st);
         Ok(())
     }

@@ -272,7 +272,7 @@ impl<P: Platform, S: Storage> Sink for Core<P, S> {
             let events = self.slots.at(key).events;
             let hit = events & what & What::IO;
             if !hit.is_empty() {
-                self.activate(key, hit | (events & what & What::ET), 1);
+                self.activate_inline(key, hit | (events & what & What::ET), 1);
             }
         }
     }

@@ -181,6 +181,16 @@ impl<S: Storage> ActiveQueues<S> {
         self.state.get(key as usize).is_some_and(|&s| s != NONE)
     }
 
+    /// `None` when `key` is in no queue, else whether it is in the
+    /// active-later queue (one lookup for both questions).
+    #[inline]
+    pub(crate) fn queued_later(&self, key: u32) -> Option<bool> {
+        match self.state.get(key as usize) {
+            Some(&s) if s != NONE => Some(s & LATER != 0),
+            _ => None,
+        }
+    }
+
     /// Whether `key` is in the active-later queue.
     #[inline]
     pub fn is_later(&self, key: u32) -> bool {
@@ -214,6 +224,13 @@ impl<S: Storage> ActiveQueues<S> {
     /// empty. The active-later queue does not count.
     #[inline]
     pub fn first_nonempty(&self) -> Option<u8> {
+        // Nothing queued at all (the common answer once a queue drains).
+        if self.len == 0 {
+            return None;
+        }
+        if self.occupied[0] != 0 {
+            return Some(self.occupied[0].trailing_zeros() as u8);
+        }
         self.occupied
             .iter()
             .enumerate()
@@ -223,7 +240,14 @@ impl<S: Storage> ActiveQueues<S> {
 
     /// Moves every active-later key, in order, to the back of the queue of
     /// its priority (libevent's `event_base_process_active_later`).
+    #[inline]
     pub fn promote_later(&mut self) {
+        if !self.later.is_empty() {
+            self.promote_later_slow();
+        }
+    }
+
+    fn promote_later_slow(&mut self) {
         while let Some(key) = self.links.pop_front(&mut self.later) {
             let pri = self.state[key as usize] & !LATER;
             self.state[key as usize] = pri;

@@ -56,15 +56,13 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 return Ok(Exit::Done);
             }
             let counts = self.core.counts;
-            let timeout = if counts.active == 0 && !flags.contains(LoopFlags::NONBLOCK) {
+            let active = self.core.queues.len();
+            let timeout = if active == 0 && !flags.contains(LoopFlags::NONBLOCK) {
                 self.timeout_next()
             } else {
                 Some(Duration::ZERO)
             };
-            if !flags.contains(LoopFlags::NO_EXIT_ON_EMPTY)
-                && counts.added == 0
-                && counts.virtual_ == 0
-                && counts.active == 0
+            if !flags.contains(LoopFlags::NO_EXIT_ON_EMPTY) && counts.added == 0 && counts.virtual_ == 0 && active == 0
             {
                 return Ok(Exit::NoEvents);
             }
@@ -78,9 +76,9 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             self.core.update_cache();
             self.drain_inbox();
             self.timeout_process();
-            if self.core.counts.active > 0 {
+            if !self.core.queues.is_empty() {
                 let ran = self.process_active();
-                if flags.contains(LoopFlags::ONCE) && self.core.counts.active == 0 && ran != 0 {
+                if flags.contains(LoopFlags::ONCE) && self.core.queues.is_empty() && ran != 0 {
                     return Ok(Exit::Done);
                 }
             } else if flags.contains(LoopFlags::NONBLOCK) {
@@ -128,7 +126,6 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     fn process_queue(&mut self, priority: u8, max: Option<u32>, end: Option<Instant>) -> Option<usize> {
         let mut count = 0usize;
         while let Some(key) = self.core.queues.pop(priority) {
-            self.core.counts.active -= 1;
             let slot = self.core.slots.at(key);
             let (st, res, events, interval) = (slot.state, slot.res, slot.events, slot.interval);
             self.core.counts.del_member(st);

@@ -22,6 +22,9 @@ const COARSE: Option<libc::clockid_t> = Some(libc::CLOCK_MONOTONIC_COARSE);
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 const COARSE: Option<libc::clockid_t> = None;
 
+/// Waits at least this long skip the lag measurement (see [`Timing::wait`]).
+const LONG_WAIT: Duration = Duration::from_secs(1);
+
 /// How a backend turns a timeout computed on the base's clock into a wait.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Timing {
@@ -42,9 +45,14 @@ impl Timing {
 
     /// The wait that ends no earlier than `timeout` on the base's clock:
     /// unchanged when precise, or lengthened by what the coarse clock may
-    /// still have to catch up.
+    /// still have to catch up. A wait of a second or more is lengthened by
+    /// a whole tick without reading the clocks (at most one tick late, a
+    /// fraction of a percent of the wait; busy loops with long timeouts wait
+    /// on every iteration and rarely reach them).
+    #[inline]
     pub(crate) fn wait(&self, timeout: Option<Duration>) -> Option<Duration> {
         match timeout {
+            Some(d) if d >= LONG_WAIT && !self.precise => Some(d.saturating_add(Duration::from_nanos(self.tick))),
             Some(d) if !d.is_zero() && !self.precise && self.tick > 0 => {
                 let coarse = sys::clock_gettime(self.coarse).unwrap_or(0);
                 let real = sys::clock_gettime(libc::CLOCK_MONOTONIC).unwrap_or(coarse);
@@ -134,9 +142,12 @@ impl Clock {
 }
 
 /// `d` in whole milliseconds rounded up (never early), at most `cap`.
+#[inline]
 pub(crate) fn millis_up(d: Duration, cap: u64) -> u64 {
-    let ms = d.as_nanos().div_ceil(1_000_000);
-    u64::try_from(ms).unwrap_or(u64::MAX).min(cap)
+    // In u64 (a u128 division costs a library call): whole seconds in ms,
+    // plus the sub-second nanoseconds rounded up.
+    let sub = u64::from(d.subsec_nanos()).div_ceil(1_000_000);
+    d.as_secs().saturating_mul(1000).saturating_add(sub).min(cap)
 }
 
 #[cfg(test)]
@@ -168,5 +179,8 @@ mod tests {
         assert_eq!(t.wait(Some(Duration::ZERO)), Some(Duration::ZERO));
         assert_eq!(t.wait(None), None);
         assert_eq!(Timing::new(true).wait(Some(d)), Some(d));
+        let long = Duration::from_secs(10);
+        assert_eq!(t.wait(Some(long)), Some(long + Duration::from_nanos(t.tick)));
+        assert_eq!(Timing::new(true).wait(Some(long)), Some(long));
     }
 }

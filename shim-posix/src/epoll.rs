@@ -43,6 +43,9 @@ pub static EPOLL_CHANGELIST: Method = Method {
 /// with longer ones); a longer wait simply wakes up and waits again.
 const MAX_TIMEOUT_MS: u64 = 35 * 60 * 1000;
 const INITIAL_EVENTS: usize = 32;
+/// Set in the `epoll_event` data of the backend's own fds (wake-up, signal
+/// pipe, timerfd), so that one test tells them from the user's handles.
+const INTERNAL: u64 = 1 << 32;
 const MAX_EVENTS: usize = 4096;
 
 /// How a precise wait is made.
@@ -103,7 +106,14 @@ impl Epoll {
     }
 
     fn watch_internal(&mut self, fd: i32) -> Result<(), Error> {
-        sys::epoll_ctl(self.epfd, libc::EPOLL_CTL_ADD, fd, libc::EPOLLIN as u32, fd as u64).map_err(os("epoll_ctl"))
+        sys::epoll_ctl(
+            self.epfd,
+            libc::EPOLL_CTL_ADD,
+            fd,
+            libc::EPOLLIN as u32,
+            INTERNAL | fd as u64,
+        )
+        .map_err(os("epoll_ctl"))
     }
 
     fn use_timerfd(&mut self) -> Result<(), Error> {
@@ -173,7 +183,23 @@ impl Epoll {
         })
     }
 
+    /// Waits up to `timeout` (`None`: forever); the number of events.
+    #[inline]
     fn wait(&mut self, timeout: Option<Duration>) -> Result<usize, sys::Errno> {
+        if self.precise != Precise::Off {
+            return self.wait_precise(timeout);
+        }
+        let ms = match timeout {
+            None => -1,
+            Some(d) if d.is_zero() => 0,
+            t => self.timing.wait(t).map_or(-1, |d| millis_up(d, MAX_TIMEOUT_MS) as i32),
+        };
+        sys::epoll_wait(self.epfd, &mut self.events, ms)
+    }
+
+    /// [`wait`](Self::wait) with `PRECISE_TIMER`: nanosecond waits.
+    #[inline(never)]
+    fn wait_precise(&mut self, timeout: Option<Duration>) -> Result<usize, sys::Errno> {
         let timeout = self.timing.wait(timeout);
         loop {
             return match self.precise {
@@ -211,7 +237,15 @@ impl Epoll {
 
 /// What epoll's bits mean to the loop (libevent's mapping), always with
 /// `ET` so that edge-triggered events learn it.
+#[inline]
 fn readiness(bits: u32) -> What {
+    // The common cases first: readable, or writable, and nothing else.
+    if bits == libc::EPOLLIN as u32 {
+        return What::READ | What::ET;
+    }
+    if bits == libc::EPOLLOUT as u32 {
+        return What::WRITE | What::ET;
+    }
     let mut what = What::ET;
     let hup_only = bits & libc::EPOLLHUP as u32 != 0 && bits & libc::EPOLLRDHUP as u32 == 0;
     if bits & libc::EPOLLERR as u32 != 0 || hup_only {
@@ -254,13 +288,15 @@ impl evbase_core::Backend for Epoll {
         let mut signalled = false;
         for ev in &self.events[..n] {
             let (bits, data) = (ev.events, ev.u64);
+            if data & INTERNAL == 0 {
+                sink.io(data as u32, readiness(bits));
+                continue;
+            }
             let fd = data as i32;
             if fd == self.wake.fd() {
                 woken = true;
             } else if self.signals.as_ref().is_some_and(|s| s.fd() == fd) {
                 signalled = true;
-            } else if !matches!(self.precise, Precise::Timerfd(t) if t == fd) {
-                sink.io(data as u32, readiness(bits));
             }
         }
         if woken {

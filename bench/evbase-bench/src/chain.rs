@@ -86,36 +86,47 @@ static WRITTEN: AtomicU64 = AtomicU64::new(0);
 static WMAX: AtomicU64 = AtomicU64::new(0);
 static TARGET: AtomicU64 = AtomicU64::new(0);
 
-/// The work of one read callback on pair `i` (`chain_consume`); true when
-/// the last byte of the run was consumed.
+/// The callback word of pair i: its read end, and the write end of pair
+/// i + 1 (mod P) in the high half (libevent's `arg`, here the two fds the
+/// callback needs instead of an index into a table).
+fn word(pairs: &[[i32; 2]], i: usize) -> usize {
+    let next = pairs[(i + 1) % pairs.len()][1];
+    pairs[i][0] as u32 as usize | (next as u32 as usize) << 32
+}
+
+#[cold]
+fn io_failed(what: &str) -> ! {
+    die(format!("{what}: {}", std::io::Error::last_os_error()))
+}
+
+/// The work of one read callback (`chain_consume`) with the fds of
+/// [`word`]; true when the last byte of the run was consumed.
 #[inline]
-fn consume(i: usize) -> bool {
-    let pairs = PAIRS.get().expect("pairs are made before the loop runs");
+fn consume(fds: usize) -> bool {
     let mut b = 0u8;
     // SAFETY: reads one byte into `b` from a descriptor this program owns.
-    if unsafe { libc::read(pairs[i][0], (&raw mut b).cast(), 1) } != 1 {
-        die(format!("read: {}", std::io::Error::last_os_error()));
+    if unsafe { libc::read(fds as u32 as i32, (&raw mut b).cast(), 1) } != 1 {
+        io_failed("read");
     }
     let consumed = CONSUMED.load(Relaxed) + 1;
     CONSUMED.store(consumed, Relaxed);
     let written = WRITTEN.load(Relaxed);
     if written < WMAX.load(Relaxed) {
-        let j = if i + 1 == pairs.len() { 0 } else { i + 1 };
         // SAFETY: writes one byte from a static to a descriptor this program owns.
-        if unsafe { libc::write(pairs[j][1], b"e".as_ptr().cast(), 1) } != 1 {
-            die(format!("write: {}", std::io::Error::last_os_error()));
+        if unsafe { libc::write((fds >> 32) as u32 as i32, b"e".as_ptr().cast(), 1) } != 1 {
+            io_failed("write");
         }
         WRITTEN.store(written + 1, Relaxed);
     }
     consumed == TARGET.load(Relaxed)
 }
 
-/// The read callback of pair `i` (libevent's `read_cb`).
-fn read_cb<S: Storage>(base: &mut Base<S>, id: EventId, what: What, i: usize) {
+/// The read callback of a pair (libevent's `read_cb`).
+fn read_cb<S: Storage>(base: &mut Base<S>, id: EventId, what: What, fds: usize) {
     if what.contains(What::TIMEOUT) {
         die("a 10..20 s timeout fired during the run");
     }
-    let done = consume(i);
+    let done = consume(fds);
     if TIMERS.load(Relaxed) {
         let _ = base.add(id, Some(long_timeout()));
     }
@@ -159,7 +170,7 @@ pub fn run<S: Storage>(name: &str, o: Opts) {
             .new_event(
                 Source::Fd(p[0] as u32),
                 What::READ | What::PERSIST,
-                Callback::from_fn(read_cb::<S>, i),
+                Callback::from_fn(read_cb::<S>, word(pairs, i)),
             )
             .unwrap_or_else(|e| die(format!("new_event: {e}")));
         let timeout = if o.timers { Some(long_timeout()) } else { None };
