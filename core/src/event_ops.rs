@@ -81,6 +81,27 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     }
 
     pub(crate) fn add_key(&mut self, key: u32, timeout: Option<(Duration, u8)>) -> Result<(), Error> {
+        // The common re-arm: a registered (or map-less) event whose heap
+        // timer is armed gets a new deadline; one sift, nothing else moves.
+        // "now" is read once, before anything changes (registering takes no time).
+        let now = timeout.map(|_| self.core.now());
+        if let (Some((interval, 0)), Some(now)) = (timeout, now) {
+            let slot = self.core.slots.at_mut(key);
+            let st = slot.state;
+            let registered = st & state::INSERTED != 0 || !slot.events.intersects(What::IO | What::SIGNAL);
+            if st & (state::FINALIZING | state::TIMEOUT) == state::TIMEOUT
+                && slot.common == 0
+                && registered
+                && !(slot.res.contains(What::TIMEOUT) && self.core.queues.is_queued(key))
+            {
+                if slot.events.contains(What::PERSIST) {
+                    slot.interval = duration_nanos(interval);
+                }
+                let deadline = now.saturating_add(interval);
+                slot.deadline = deadline;
+                return self.core.timers.heap.adjust(key, deadline);
+            }
+        }
         let slot = self.core.slots.at(key);
         if slot.has(state::FINALIZING) {
             return Err(Error::Finalizing);
@@ -105,7 +126,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 self.core.deactivate(key);
             }
             self.set_timer_kind(key, common);
-            let deadline = self.core.now().saturating_add(interval);
+            let deadline = now.unwrap_or_else(|| self.core.now()).saturating_add(interval);
             self.schedule(key, deadline)?;
         }
         Ok(())

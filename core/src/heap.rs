@@ -186,7 +186,14 @@ impl<S: Storage> TimerHeap<S> {
         // Take the number first: a renumbering moves entries.
         let seq = self.take_seq();
         let i = self.pos[key as usize] as usize;
-        self.resift(i, pack(key, deadline, seq));
+        let e = pack(key, deadline, seq);
+        // The new entry is never equal to the old one (a fresh sequence
+        // number), so it moves only one way: up when it sorts before the old.
+        if e < self.entries[i] {
+            self.sift_up(i, e);
+        } else {
+            self.sift_down(i, e);
+        }
         Ok(())
     }
 

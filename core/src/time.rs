@@ -33,6 +33,12 @@ impl Instant {
         Instant(self.0.saturating_add(duration_nanos(d)))
     }
 
+    /// `self + nanos` nanoseconds, saturating at [`Instant::MAX`].
+    #[inline]
+    pub(crate) fn saturating_add_nanos(self, nanos: u64) -> Instant {
+        Instant(self.0.saturating_add(nanos))
+    }
+
     /// How long after `earlier` this instant is (zero if it is not later).
     pub fn saturating_since(self, earlier: Instant) -> Duration {
         Duration::from_nanos(self.0.saturating_sub(earlier.0))

@@ -179,15 +179,22 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// Arms slot `key`'s timer for `deadline`, in the heap or in the
     /// common queue its `common` field names (index + 1; 0 is the heap).
     /// Replaces any timer it had there.
+    #[inline]
     pub(crate) fn schedule(&mut self, key: u32, deadline: Instant) -> Result<(), Error> {
-        let slot = self.core.slots.at(key);
+        let slot = self.core.slots.at_mut(key);
         let common = slot.common;
         if slot.has(state::TIMEOUT) && common == 0 {
-            // Heap to heap: one sift instead of erase + push.
+            // Heap to heap: one sift instead of erase + push (a key in the
+            // heap needs no room).
+            slot.deadline = deadline;
             self.core.timers.heap.adjust(key, deadline)?;
-            self.core.slots.at_mut(key).deadline = deadline;
             return Ok(());
         }
+        self.schedule_slow(key, deadline)
+    }
+
+    fn schedule_slow(&mut self, key: u32, deadline: Instant) -> Result<(), Error> {
+        let common = self.core.slots.at(key).common;
         self.reserve_timer(key)?;
         self.unschedule(key);
         let slot = self.core.slots.at_mut(key);
@@ -302,12 +309,12 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         if slot.interval == 0 {
             return;
         }
-        let interval = Duration::from_nanos(slot.interval);
+        let interval = slot.interval;
         let prev = slot.deadline;
         let now = self.core.now();
-        let mut next = if res.contains(What::TIMEOUT) { prev } else { now }.saturating_add(interval);
+        let mut next = if res.contains(What::TIMEOUT) { prev } else { now }.saturating_add_nanos(interval);
         if next < now {
-            next = now.saturating_add(interval);
+            next = now.saturating_add_nanos(interval);
         }
         // Room was reserved when the timer was first armed.
         let _ = self.schedule(key, next);
