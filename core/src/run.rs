@@ -136,8 +136,12 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 self.run_finalizer(key);
             } else {
                 if !events.contains(What::PERSIST) {
-                    // Non-persistent events stop being pending before their callback.
+                    // Non-persistent events stop being pending before their
+                    // callback; a signal event still runs its deliveries
+                    // (libevent copies ncalls after this del).
+                    let ncalls = self.core.slots.at(key).ncalls;
                     let _ = self.del_key(key);
+                    self.core.slots.at_mut(key).ncalls = ncalls;
                 } else if interval != 0 && !events.contains(What::SIGNAL) {
                     self.rearm_persistent(key, res);
                 }
