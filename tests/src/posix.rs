@@ -212,7 +212,7 @@ pub fn current_handler(sig: i32) -> usize {
 /// The first command-line argument that is not an option filters by
 /// substring. Exits with 101 if any case failed. For `harness = false`
 /// test binaries.
-pub fn run_isolated(cases: &[(&str, fn())], timeout: Duration) -> ! {
+pub fn run_isolated(cases: Vec<(String, Box<dyn Fn()>)>, timeout: Duration) -> ! {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let list = std::env::args().any(|a| a == "--list");
     let chosen: Vec<_> = cases
@@ -229,14 +229,14 @@ pub fn run_isolated(cases: &[(&str, fn())], timeout: Duration) -> ! {
     let mut failed = Vec::new();
     for (name, case) in &chosen {
         let started = std::time::Instant::now();
-        let ok = run_in_child(*case, timeout);
+        let ok = run_in_child(case.as_ref(), timeout);
         println!(
             "test {name} ... {} ({:.2?})",
             if ok { "ok" } else { "FAILED" },
             started.elapsed()
         );
         if !ok {
-            failed.push(*name);
+            failed.push(name.clone());
         }
     }
     println!(
@@ -254,7 +254,7 @@ pub fn run_isolated(cases: &[(&str, fn())], timeout: Duration) -> ! {
 
 /// Forks; the child runs `case` and exits 0 (or 1 on panic); the parent
 /// waits up to `timeout` (then kills it) and says whether it passed.
-pub fn run_in_child(case: fn(), timeout: Duration) -> bool {
+pub fn run_in_child(case: &dyn Fn(), timeout: Duration) -> bool {
     use std::io::Write;
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
@@ -263,7 +263,7 @@ pub fn run_in_child(case: fn(), timeout: Duration) -> bool {
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0, "fork failed");
     if pid == 0 {
-        let ok = std::panic::catch_unwind(case).is_ok();
+        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(case)).is_ok();
         let _ = std::io::stdout().flush();
         let _ = std::io::stderr().flush();
         // SAFETY: _exit ends the child without running the parent's atexit
