@@ -147,7 +147,7 @@ pub fn open_fds() -> usize {
 }
 
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit; returns the new soft limit.
-pub fn raise_fd_limit() -> u64 {
+pub fn raise_fd_limit() -> libc::rlim_t {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -159,7 +159,7 @@ pub fn raise_fd_limit() -> u64 {
     unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
     // SAFETY: as above.
     unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
-    lim.rlim_cur as u64
+    lim.rlim_cur
 }
 
 /// CPU time (user + system) used by the calling thread on Linux, by the

@@ -12,6 +12,8 @@ use evbase_tests::posix::{self, VARIANTS, raise, recv, send, wait_child};
 use evbase_tests::{TestPlatform, new_base};
 
 type Base = EventBase<PosixPlatform, Growable>;
+/// A case: its name and the function that runs it for one variant.
+type Case = (&'static str, fn(&str));
 type Cb = Callback<PosixPlatform, Growable>;
 
 fn counter() -> Rc<Cell<u32>> {
@@ -179,7 +181,7 @@ fn forking_notify(variant: &str) {
 }
 
 fn main() {
-    let cases: [(&str, fn(&str)); 3] = [
+    let cases: [Case; 3] = [
         ("fork", fork),
         ("fork_del_before_reinit", fork_del_before_reinit),
         ("forking_notify", forking_notify),

@@ -17,6 +17,8 @@ use evbase_tests::new_base;
 use evbase_tests::posix::{self, VARIANTS, current_handler, raise, set_handler};
 
 type Base = EventBase<PosixPlatform, Growable>;
+/// A case: its name and the function that runs it for one variant.
+type Case = (&'static str, fn(&str));
 type Cb = Callback<PosixPlatform, Growable>;
 
 const SIG_DFL: usize = libc::SIG_DFL;
@@ -361,7 +363,7 @@ fn signal_storm(variant: &str) {
 }
 
 fn main() {
-    let cases: [(&str, fn(&str)); 14] = [
+    let cases: [Case; 14] = [
         ("simple_signal", simple_signal),
         ("simple_signal_re_order", simple_signal_re_order),
         ("multiplesignal", multiplesignal),
