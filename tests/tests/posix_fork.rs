@@ -180,6 +180,39 @@ fn forking_notify(variant: &str) {
     assert!(wait_child(pid, Duration::from_secs(10)), "the child passed");
 }
 
+/// libevent `main/base_environ`, on the real environment (in its own
+/// process, as `set_var` is not thread-safe): `EVENT_NOEPOLL` switches
+/// backend (also away from the changelist variant), `IGNORE_ENV` restores
+/// the default, `EVENT_EPOLL_USE_CHANGELIST` and `EVENT_PRECISE_TIMER` take
+/// effect.
+fn environment() {
+    use evbase_core::{BaseFlags, Config};
+    let first = evbase_core::Platform::methods(&PosixPlatform::new())[0].name;
+    let open = |config: &Config| Base::with_config(PosixPlatform::new(), config).unwrap();
+    assert_eq!(open(&Config::default()).method().name, first);
+    let var = format!("EVENT_NO{}", first.to_uppercase());
+    // SAFETY: this process has one thread.
+    unsafe { std::env::set_var(&var, "1") };
+    assert_ne!(open(&Config::default()).method().name, first);
+    let mut cl = Config::default();
+    cl.set_flag(BaseFlags::EPOLL_USE_CHANGELIST);
+    assert_ne!(open(&cl).method().name, "epoll (with changelist)");
+    let mut ignore = Config::default();
+    ignore.set_flag(BaseFlags::IGNORE_ENV);
+    assert_eq!(open(&ignore).method().name, first);
+    // SAFETY: as above.
+    unsafe { std::env::remove_var(&var) };
+    // SAFETY: as above.
+    unsafe { std::env::set_var("EVENT_PRECISE_TIMER", "1") };
+    assert!(open(&Config::default()).flags().contains(BaseFlags::PRECISE_TIMER));
+    assert!(!open(&ignore).flags().contains(BaseFlags::PRECISE_TIMER));
+    if first == "epoll" {
+        // SAFETY: as above.
+        unsafe { std::env::set_var("EVENT_EPOLL_USE_CHANGELIST", "") };
+        assert_eq!(open(&Config::default()).method().name, "epoll (with changelist)");
+    }
+}
+
 fn main() {
     let cases: [Case; 3] = [
         ("fork", fork),
@@ -192,5 +225,6 @@ fn main() {
             all.push((format!("{variant}::{name}"), Box::new(move || case(variant))));
         }
     }
+    all.push(("environment".into(), Box::new(environment)));
     posix::run_isolated(all, Duration::from_secs(60));
 }
