@@ -95,3 +95,8 @@ pub mod prelude {
         AsSource, BaseExt, Config, CoreBase, EventBase, EventId, Exit, Features, LoopFlags, Remote, Source, What,
     };
 }
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
