@@ -93,6 +93,12 @@ impl Memory {
     }
 }
 
+/// No cached time: `now()` reads the clock.
+const NO_CACHE: u64 = u64::MAX;
+/// The cached time is stale: the first `now()` of the batch reads the clock
+/// and keeps it (most batches never ask for the time).
+const STALE_CACHE: u64 = u64::MAX - 1;
+
 /// Wall clock minus monotonic clock.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum WallOffset {
@@ -119,7 +125,9 @@ pub(crate) struct Core<P: Platform, S: Storage> {
     pub(crate) timers: Timers<S>,
     pub(crate) handles: HandleMap<S>,
     pub(crate) counts: Counts,
-    pub(crate) cache: Option<Instant>,
+    /// The cached time in nanoseconds, or [`NO_CACHE`] / [`STALE_CACHE`]
+    /// (one compare on the hot path).
+    pub(crate) cache: u64,
     /// Wall clock minus monotonic clock, read once per cached time so that
     /// one batch sees one time of day.
     pub(crate) wall_offset: Option<WallOffset>,
@@ -230,7 +238,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 timers: Timers::new(),
                 handles: HandleMap::new(),
                 counts: Counts::default(),
-                cache: None,
+                cache: NO_CACHE,
                 wall_offset: None,
                 precise: flags.contains(BaseFlags::PRECISE_TIMER),
                 flags,
@@ -439,30 +447,59 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
 }
 
 impl<P: Platform, S: Storage> Core<P, S> {
+    #[inline]
     pub(crate) fn now(&mut self) -> Instant {
-        match self.cache {
-            Some(t) => t,
-            None => self.platform.now(self.precise),
+        if self.cache < STALE_CACHE {
+            Instant::from_nanos(self.cache)
+        } else {
+            self.read_clock()
         }
     }
 
+    /// The clock, kept as the cached time when the cache is stale.
+    #[inline]
+    fn read_clock(&mut self) -> Instant {
+        let t = self.platform.now(self.precise);
+        if self.cache == STALE_CACHE {
+            // A clock never reads the sentinels (584 years of uptime).
+            self.cache = t.as_nanos().min(STALE_CACHE - 1);
+        }
+        t
+    }
+
     pub(crate) fn clear_cache(&mut self) {
-        self.cache = None;
+        self.cache = NO_CACHE;
         self.wall_offset = None;
+    }
+
+    /// After a wait: the cached time is refilled by the batch's first
+    /// `now()` (unless `NO_CACHE_TIME`).
+    #[inline]
+    pub(crate) fn stale_cache(&mut self) {
+        self.wall_offset = None;
+        self.cache = if self.flags.contains(BaseFlags::NO_CACHE_TIME) {
+            NO_CACHE
+        } else {
+            STALE_CACHE
+        };
     }
 
     pub(crate) fn update_cache(&mut self) {
         self.wall_offset = None;
         self.cache = if self.flags.contains(BaseFlags::NO_CACHE_TIME) {
-            None
+            NO_CACHE
         } else {
-            Some(self.platform.now(self.precise))
+            self.platform.now(self.precise).as_nanos().min(STALE_CACHE - 1)
         };
     }
 
     /// Converts a monotonic instant to wall-clock time. The offset between
     /// the clocks is read once per cached time (libevent's `tv_clock_diff`).
     pub(crate) fn wall_of(&mut self, mono: Instant) -> Option<Duration> {
+        if self.cache == STALE_CACHE {
+            // Fix the batch's time first, so the offset below is kept.
+            self.read_clock();
+        }
         let offset = match self.wall_offset {
             Some(o) => o,
             None => {
@@ -473,7 +510,7 @@ impl<P: Platform, S: Storage> Core<P, S> {
                 } else {
                     WallOffset::Behind(now - wall)
                 };
-                if self.cache.is_some() {
+                if self.cache < STALE_CACHE {
                     self.wall_offset = Some(o);
                 }
                 o

@@ -52,7 +52,8 @@
 //! 3. Hand the changelist to the backend and wait; readiness activates the
 //!    events on each handle (most recently added first) and signal events
 //!    with their delivery count.
-//! 4. Refresh the cached time (unless `NO_CACHE_TIME`), apply remote
+//! 4. Mark the cached time stale (the batch's first read refills it; none
+//!    with `NO_CACHE_TIME`), apply remote
 //!    operations, expire due timers (`TIMEOUT` is ORed into an existing
 //!    activation, never replacing it).
 //! 5. Run the most urgent non-empty priority queue: non-persistent events

@@ -73,7 +73,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 .dispatch(self.changelist.changes(), timeout, &mut self.core);
             self.changelist.clear();
             waited?;
-            self.core.update_cache();
+            self.core.stale_cache();
             self.drain_inbox();
             self.timeout_process();
             if !self.core.queues.is_empty() {

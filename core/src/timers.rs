@@ -267,6 +267,9 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// already active keeps that activation (libevent#1530); a
     /// non-persistent one stops being pending.
     pub(crate) fn timeout_process(&mut self) {
+        if self.core.timers.heap.is_empty() {
+            return;
+        }
         let now = self.core.now();
         while let Some((key, deadline)) = self.core.timers.heap.top() {
             if deadline > now {
