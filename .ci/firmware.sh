@@ -5,6 +5,8 @@
 # Installs what a fresh Debian 12 machine lacks; every step is idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The firmware keeps its own target/ (its sizes are read from there).
+unset CARGO_TARGET_DIR
 
 apt_updated=false
 apt_install() { # apt_install [-t SUITE] PACKAGE...
