@@ -29,6 +29,8 @@ pub struct TimerHeap<S: Storage> {
     pos: S::Vec<u32>,
     /// The sequence number the next push or adjust takes.
     next_seq: u32,
+    /// A re-key taken by [`defer`](Self::defer), not yet applied.
+    deferred: Option<u128>,
 }
 
 #[inline(always)]
@@ -65,6 +67,7 @@ impl<S: Storage> TimerHeap<S> {
             entries: Default::default(),
             pos: Default::default(),
             next_seq: 0,
+            deferred: None,
         }
     }
 
@@ -152,6 +155,7 @@ impl<S: Storage> TimerHeap<S> {
     #[inline]
     pub fn pop(&mut self) -> Option<(u32, Instant)> {
         let top = *self.entries.first()?;
+        self.cancel_deferred(key_of(top));
         self.pos[key_of(top) as usize] = ABSENT;
         let last = self.entries.pop()?;
         if !self.entries.is_empty() {
@@ -164,6 +168,7 @@ impl<S: Storage> TimerHeap<S> {
     #[inline]
     pub fn erase(&mut self, key: u32) -> bool {
         let Some(i) = self.index_of(key) else { return false };
+        self.cancel_deferred(key);
         self.pos[key as usize] = ABSENT;
         let Some(last) = self.entries.pop() else { return false };
         if i < self.entries.len() {
@@ -183,10 +188,17 @@ impl<S: Storage> TimerHeap<S> {
         if !self.contains(key) {
             return self.push(key, deadline);
         }
+        self.cancel_deferred(key);
         // Take the number first: a renumbering moves entries.
         let seq = self.take_seq();
-        let i = self.pos[key as usize] as usize;
-        let e = pack(key, deadline, seq);
+        self.rekey(pack(key, deadline, seq));
+        Ok(())
+    }
+
+    /// Moves the entry of `e`'s key, which is in the heap, to `e`.
+    #[inline(always)]
+    fn rekey(&mut self, e: u128) {
+        let i = self.pos[key_of(e) as usize] as usize;
         // The new entry is never equal to the old one (a fresh sequence
         // number), so it moves only one way: up when it sorts before the old.
         if e < self.entries[i] {
@@ -194,11 +206,39 @@ impl<S: Storage> TimerHeap<S> {
         } else {
             self.sift_down(i, e);
         }
-        Ok(())
+    }
+
+    /// [`adjust`](Self::adjust) of `key`, which is in the heap, ordered as
+    /// of now but applied by the next [`flush`](Self::flush): until then
+    /// its entry keeps its old deadline. An `adjust`, `erase` or `pop` of
+    /// `key` in between cancels it. The loop re-arms a persistent event
+    /// this way, so that a callback that re-adds it sifts once, not twice.
+    #[inline]
+    pub fn defer(&mut self, key: u32, deadline: Instant) {
+        debug_assert!(self.contains(key), "TimerHeap::defer: key {key} is not in the heap");
+        self.flush();
+        let seq = self.take_seq();
+        self.deferred = Some(pack(key, deadline, seq));
+    }
+
+    /// Applies a deferred re-key, if any.
+    #[inline]
+    pub fn flush(&mut self) {
+        if let Some(e) = self.deferred.take() {
+            self.rekey(e);
+        }
+    }
+
+    #[inline(always)]
+    fn cancel_deferred(&mut self, key: u32) {
+        if self.deferred.is_some_and(|e| key_of(e) == key) {
+            self.deferred = None;
+        }
     }
 
     /// Removes every timer (keeps the memory).
     pub fn clear(&mut self) {
+        self.deferred = None;
         for &e in self.entries.iter() {
             self.pos[key_of(e) as usize] = ABSENT;
         }
@@ -227,6 +267,8 @@ impl<S: Storage> TimerHeap<S> {
     /// sorted array is a valid heap, and equal deadlines keep their order.
     #[cold]
     fn renumber(&mut self) {
+        // A deferred entry holds an old number: apply it first.
+        self.flush();
         self.entries.sort_unstable();
         for (i, e) in self.entries.iter_mut().enumerate() {
             let key = key_of(*e);
@@ -454,6 +496,8 @@ mod tests {
         Pop,
         Erase(u32),
         Adjust(u32, u64),
+        /// Defer key 0 to 1, adjust key 2 to 3 meanwhile, flush.
+        Defer(u32, u64, u32, u64),
         Clear,
     }
 
@@ -464,6 +508,7 @@ mod tests {
             4 => Just(Op::Pop),
             3 => (0u32..40).prop_map(Op::Erase),
             4 => (0u32..40, 0u64..8).prop_map(|(k, d)| Op::Adjust(k, d)),
+            4 => (0u32..40, 0u64..8, 0u32..40, 0u64..8).prop_map(|(k, d, j, e)| Op::Defer(k, d, j, e)),
             1 => Just(Op::Clear),
         ]
     }
@@ -515,6 +560,27 @@ mod tests {
                         model.push((d, seq, k));
                         seq += 1;
                     }
+                }
+                Op::Defer(k, d, j, e) => {
+                    let Some(at) = model.iter().position(|m| m.2 == k) else {
+                        continue;
+                    };
+                    if !model.iter().any(|m| m.2 == j) {
+                        continue;
+                    }
+                    heap.defer(k, Instant::from_nanos(d));
+                    let deferred = (d, seq, k);
+                    seq += 1;
+                    heap.adjust(j, Instant::from_nanos(e)).unwrap();
+                    heap.flush();
+                    model.remove(at);
+                    if j != k {
+                        model.push(deferred);
+                        let i = model.iter().position(|m| m.2 == j).unwrap();
+                        model.remove(i);
+                    }
+                    model.push((e, seq, j));
+                    seq += 1;
                 }
                 Op::Clear => {
                     heap.clear();

@@ -146,6 +146,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                     self.rearm_persistent(key, res);
                 }
                 self.run_callback(key, res);
+                self.core.timers.heap.flush();
             }
             if self.core.break_requested {
                 return None;

@@ -306,7 +306,9 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
 
     /// Re-arms a persistent event's timer before its callback: from the old
     /// deadline when the timeout fired (no drift), from now otherwise, and
-    /// never in the past (no catch-up bursts).
+    /// never in the past (no catch-up bursts). A heap timer that is still
+    /// armed moves only after the callback (`TimerHeap::defer`; the loop
+    /// flushes): a callback that re-adds its event sifts once.
     pub(crate) fn rearm_persistent(&mut self, key: u32, res: What) {
         let slot = self.core.slots.at(key);
         if slot.interval == 0 {
@@ -318,6 +320,12 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         let mut next = if res.contains(What::TIMEOUT) { prev } else { now }.saturating_add_nanos(interval);
         if next < now {
             next = now.saturating_add_nanos(interval);
+        }
+        let slot = self.core.slots.at_mut(key);
+        if slot.has(state::TIMEOUT) && slot.common == 0 {
+            slot.deadline = next;
+            self.core.timers.heap.defer(key, next);
+            return;
         }
         // Room was reserved when the timer was first armed.
         let _ = self.schedule(key, next);
