@@ -265,6 +265,7 @@ impl<P: Platform, S: Storage> Sink for Core<P, S> {
     /// libevent's `evmap_io_active_`: each event on the fd that asked for
     /// any of `what` is activated with the bits it asked for (and `ET` where
     /// both it and the backend have it).
+    #[inline(always)]
     fn io(&mut self, fd: u32, what: What) {
         let mut next = self.handles.fd_first(fd);
         while let Some(key) = next {
