@@ -8,7 +8,7 @@ use crate::base::Exit;
 use crate::event::{Kind, state};
 use crate::platform::{Backend, Platform};
 use crate::remote::RemoteOp;
-use crate::{Error, EventBase, EventId, Instant, LoopFlags, Source, Storage, What};
+use crate::{CallbackFn, Error, EventBase, EventId, Instant, LoopFlags, Source, Storage, What};
 
 impl<P: Platform, S: Storage> EventBase<P, S> {
     /// Runs the loop until no event is pending or active, or until
@@ -126,8 +126,15 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     fn process_queue(&mut self, priority: u8, max: Option<u32>, end: Option<Instant>) -> Option<usize> {
         let mut count = 0usize;
         while let Some(key) = self.core.queues.pop(priority) {
-            let slot = self.core.slots.at(key);
+            let (slot, id) = self.core.slots.at_with_id(key);
             let (st, res, events, interval) = (slot.state, slot.res, slot.events, slot.interval);
+            // The common case, read from this one lookup: a plain function
+            // of an event that is no signal and not freed after its
+            // callback (neither the del nor the re-arm below changes that).
+            let plain = match slot.callback {
+                Kind::Fn(f, arg) if st & state::FREE_AFTER == 0 && !events.contains(What::SIGNAL) => Some((f, arg)),
+                _ => None,
+            };
             self.core.counts.del_member(st);
             if st & state::INTERNAL == 0 {
                 count += 1;
@@ -145,7 +152,10 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 } else if interval != 0 && !events.contains(What::SIGNAL) {
                     self.rearm_persistent(key, res);
                 }
-                self.run_callback(key, res);
+                match plain {
+                    Some((f, arg)) => self.run_fn(key, id, res, f, arg),
+                    None => self.run_callback_slow(key, res),
+                }
                 self.core.timers.heap.flush();
             }
             if self.core.break_requested {
@@ -177,29 +187,17 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         }
     }
 
-    /// Calls slot `key`'s callback (`ncalls` times for a signal event, while
-    /// it is not deleted and the loop not broken), then puts it back if the
-    /// event still exists.
+    /// Calls a plain function callback of slot `key`; the slot keeps its
+    /// callback (nothing to restore).
     #[inline]
-    fn run_callback(&mut self, key: u32, res: What) {
-        let (slot, id) = self.core.slots.at_with_id(key);
-        // The common case: a plain function of an event that is no signal
-        // and not freed after its callback. The function and its word are
-        // copied out; the slot keeps its callback (nothing to restore).
-        if let Kind::Fn(f, arg) = slot.callback
-            && slot.state & state::FREE_AFTER == 0
-            && !slot.events.contains(What::SIGNAL)
-        {
-            self.set_running(Some(key));
-            f(self, id, res, arg);
-            self.set_running(None);
-            self.drain_inbox();
-            return;
-        }
-        self.run_callback_slow(key, res);
+    fn run_fn(&mut self, key: u32, id: EventId, res: What, f: CallbackFn<P, S>, arg: usize) {
+        self.set_running(Some(key));
+        f(self, id, res, arg);
+        self.set_running(None);
+        self.drain_inbox();
     }
 
-    /// [`run_callback`](Self::run_callback) for signals, closures, `once`
+    /// The callback of slot `key` for signals, closures, `once`
     /// events and internal callbacks: the callback is moved out of the slot
     /// while it runs.
     fn run_callback_slow(&mut self, key: u32, res: What) {
