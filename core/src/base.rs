@@ -135,12 +135,15 @@ pub(crate) struct Core<P: Platform, S: Storage> {
     pub(crate) precise: bool,
     pub(crate) limits: DispatchLimits,
     pub(crate) loop_running: bool,
-    /// Priority being drained, or `u32::MAX` outside `process_active`.
-    pub(crate) running_priority: u32,
+    /// An activation at a priority below this one asks the loop to
+    /// `continue`: the priority being drained, 0 (none) outside `process_active`.
+    pub(crate) preempt_below: u8,
     pub(crate) running_event: Option<u32>,
-    pub(crate) break_requested: bool,
-    pub(crate) exit_requested: bool,
-    pub(crate) continue_requested: bool,
+    /// `loop_break`, `loop_exit` and `loop_continue` requests
+    /// ([`crate::run::stop`] bits): the loop tests one word per callback.
+    pub(crate) stop: u8,
+    /// Whether the platform has a remote inbox (fixed for the base's life).
+    pub(crate) has_inbox: bool,
     pub(crate) got_break: bool,
     pub(crate) got_exit: bool,
     pub(crate) skip_finalizers: bool,
@@ -229,6 +232,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 backend.waker()
             });
         }
+        let has_inbox = platform.inbox().is_some();
         let tag = next_tag();
         Ok(EventBase {
             core: Core {
@@ -244,11 +248,10 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 flags,
                 limits: config.dispatch_limits(),
                 loop_running: false,
-                running_priority: u32::MAX,
+                preempt_below: 0,
                 running_event: None,
-                break_requested: false,
-                exit_requested: false,
-                continue_requested: false,
+                stop: 0,
+                has_inbox,
                 got_break: false,
                 got_exit: false,
                 skip_finalizers: false,
@@ -558,8 +561,8 @@ impl<P: Platform, S: Storage> Core<P, S> {
                 self.counts.add_member(slot_state);
             }
         }
-        if (priority as u32) < self.running_priority && self.running_priority != u32::MAX {
-            self.continue_requested = true;
+        if priority < self.preempt_below {
+            self.stop |= crate::run::stop::CONTINUE;
         }
     }
 
@@ -605,7 +608,7 @@ impl<P: Platform, S: Storage> Drop for EventBase<P, S> {
         if let Some(inbox) = self.core.platform.inbox() {
             inbox.set_waker(None);
         }
-        self.core.running_priority = u32::MAX;
+        self.core.preempt_below = 0;
         while !self.core.skip_finalizers {
             let mut ran = false;
             while let Some(pri) = self.core.queues.first_nonempty() {

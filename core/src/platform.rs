@@ -138,6 +138,7 @@ pub trait Platform {
 
     /// The queue through which other threads and interrupt handlers reach
     /// bases of this platform ([`RemoteQueue`](crate::RemoteQueue)), if any.
+    /// A base asks once, when it is made, whether there is one.
     fn inbox(&self) -> Option<&dyn Inbox> {
         None
     }

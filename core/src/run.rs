@@ -10,6 +10,16 @@ use crate::platform::{Backend, Platform};
 use crate::remote::RemoteOp;
 use crate::{CallbackFn, Error, EventBase, EventId, Instant, LoopFlags, Source, Storage, What};
 
+/// Bits of `Core::stop`: what the loop was asked to do after the current callback.
+pub(crate) mod stop {
+    /// `loop_break`: return after the current callback.
+    pub(crate) const BREAK: u8 = 1;
+    /// `loop_exit`: return once the current batch ran.
+    pub(crate) const EXIT: u8 = 2;
+    /// `loop_continue`: poll again before draining more queues.
+    pub(crate) const CONTINUE: u8 = 4;
+}
+
 impl<P: Platform, S: Storage> EventBase<P, S> {
     /// Runs the loop until no event is pending or active, or until
     /// `loop_exit`/`loop_break` (libevent's `event_base_dispatch`).
@@ -46,13 +56,16 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     fn run_loop(&mut self, flags: LoopFlags) -> Result<Exit, Error> {
         self.drain_inbox();
         loop {
-            self.core.continue_requested = false;
-            if mem::take(&mut self.core.exit_requested) {
-                self.core.got_exit = true;
-                return Ok(Exit::Done);
-            }
-            if mem::take(&mut self.core.break_requested) {
-                self.core.got_break = true;
+            self.core.stop &= !stop::CONTINUE;
+            if self.core.stop != 0 {
+                // An exit is taken before a break (which stays for the next run).
+                if self.core.stop & stop::EXIT != 0 {
+                    self.core.stop &= !stop::EXIT;
+                    self.core.got_exit = true;
+                } else {
+                    self.core.stop &= !stop::BREAK;
+                    self.core.got_break = true;
+                }
                 return Ok(Exit::Done);
             }
             let counts = self.core.counts;
@@ -102,7 +115,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         };
         let mut ran = 0;
         while let Some(priority) = self.core.queues.first_nonempty() {
-            self.core.running_priority = u32::from(priority);
+            self.core.preempt_below = priority;
             let (max, end) = if !unlimited && u32::from(priority) >= self.core.limits.limit_after_priority {
                 (self.core.limits.max_callbacks, endtime)
             } else {
@@ -117,13 +130,14 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 }
             }
         }
-        self.core.running_priority = u32::MAX;
+        self.core.preempt_below = 0;
         ran
     }
 
     /// Runs queue `priority` until it is empty, a break, the callback or
     /// time limit, or a `continue`. `None` means break.
     fn process_queue(&mut self, priority: u8, max: Option<u32>, end: Option<Instant>) -> Option<usize> {
+        let limited = max.is_some() || end.is_some();
         let mut count = 0usize;
         while let Some(key) = self.core.queues.pop(priority) {
             let (slot, id) = self.core.slots.at_with_id(key);
@@ -158,31 +172,38 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 }
                 self.core.timers.heap.flush();
             }
-            if self.core.break_requested {
-                return None;
-            }
-            if max.is_some_and(|m| count >= m as usize) {
-                return Some(count);
-            }
-            if let Some(end) = end
-                && count > 0
-            {
-                self.core.update_cache();
-                if self.core.now() >= end {
-                    return Some(count);
-                }
-            }
-            if self.core.continue_requested {
-                break;
+            // One test in the common case: no request, no limit.
+            if (self.core.stop != 0 || limited) && self.stop_queue(count, max, end) {
+                return (self.core.stop & stop::BREAK == 0).then_some(count);
             }
         }
         Some(count)
     }
 
+    /// Whether `process_queue` stops after `count` callbacks: a break, a
+    /// limit reached, or a `continue`.
+    #[cold]
+    fn stop_queue(&mut self, count: usize, max: Option<u32>, end: Option<Instant>) -> bool {
+        if self.core.stop & stop::BREAK != 0 || max.is_some_and(|m| count >= m as usize) {
+            return true;
+        }
+        if let Some(end) = end
+            && count > 0
+        {
+            self.core.update_cache();
+            if self.core.now() >= end {
+                return true;
+            }
+        }
+        self.core.stop & stop::CONTINUE != 0
+    }
+
     #[inline]
     fn set_running(&mut self, key: Option<u32>) {
         self.core.running_event = key;
-        if let Some(inbox) = self.core.platform.inbox() {
+        if self.core.has_inbox
+            && let Some(inbox) = self.core.platform.inbox()
+        {
             inbox.set_running(key);
         }
     }
@@ -218,11 +239,11 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 Kind::Fn(f, arg) => f(self, id, res, *arg),
                 #[cfg(feature = "alloc")]
                 Kind::Boxed(f) => f(self, id, res),
-                Kind::LoopExit => self.core.exit_requested = true,
+                Kind::LoopExit => self.core.stop |= stop::EXIT,
                 Kind::Common(q) => self.common_timeout_fired(*q),
                 Kind::Empty => {}
             }
-            if !is_signal || self.core.break_requested || self.core.slots.check(id).is_err() {
+            if !is_signal || self.core.stop & stop::BREAK != 0 || self.core.slots.check(id).is_err() {
                 break;
             }
         }
@@ -271,7 +292,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// Applies what other threads and interrupt handlers queued.
     #[inline]
     pub(crate) fn drain_inbox(&mut self) {
-        if self.core.platform.inbox().is_some_and(|i| i.has_pending()) {
+        if self.core.has_inbox && self.core.platform.inbox().is_some_and(|i| i.has_pending()) {
             self.drain_inbox_slow();
         }
     }
@@ -329,14 +350,14 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// `event_base_loopbreak`). Unlike libevent, a break requested while no
     /// loop runs is kept: the next run returns at once (libevent#1292).
     pub fn loop_break(&mut self) {
-        self.core.break_requested = true;
+        self.core.stop |= stop::BREAK;
     }
 
     /// After the current callback, stop draining the active queues and poll
     /// again (libevent's `event_base_loopcontinue`). No effect outside the loop.
     pub fn loop_continue(&mut self) {
         if self.core.loop_running {
-            self.core.continue_requested = true;
+            self.core.stop |= stop::CONTINUE;
         }
     }
 }
