@@ -63,9 +63,42 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// [`Error::StaleEvent`], [`Error::Finalizing`], [`Error::Capacity`],
     /// [`Error::InvalidHandle`] / [`Error::InvalidSignal`] / [`Error::Os`]
     /// from the backend. The event is unchanged then.
+    #[inline]
     pub fn add(&mut self, id: EventId, timeout: Option<Duration>) -> Result<(), Error> {
         let key = self.core.slots.check(id)?;
+        if let Some(t) = timeout
+            && self.rearm(key, t)
+        {
+            return Ok(());
+        }
         self.add_key(key, timeout.map(|t| (t, 0)))
+    }
+
+    /// The common re-arm: a registered (or map-less) event whose heap timer
+    /// is armed gets a new deadline; one sift, nothing else moves. False
+    /// (nothing done) in every other case.
+    #[inline]
+    fn rearm(&mut self, key: u32, timeout: Duration) -> bool {
+        let slot = self.core.slots.at(key);
+        let st = slot.state;
+        let registered = st & state::INSERTED != 0 || !slot.events.intersects(What::IO | What::SIGNAL);
+        if st & (state::FINALIZING | state::TIMEOUT) != state::TIMEOUT
+            || slot.common != 0
+            || !registered
+            || (slot.res.contains(What::TIMEOUT) && self.core.queues.is_queued(key))
+        {
+            return false;
+        }
+        let persist = slot.events.contains(What::PERSIST);
+        let interval = duration_nanos(timeout);
+        let deadline = self.core.now().saturating_add_nanos(interval);
+        let slot = self.core.slots.at_mut(key);
+        if persist {
+            slot.interval = interval;
+        }
+        slot.deadline = deadline;
+        self.core.timers.heap.update(key, deadline);
+        true
     }
 
     /// Like [`add`](Self::add) with a common timeout: the timer joins the
@@ -81,27 +114,8 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     }
 
     pub(crate) fn add_key(&mut self, key: u32, timeout: Option<(Duration, u8)>) -> Result<(), Error> {
-        // The common re-arm: a registered (or map-less) event whose heap
-        // timer is armed gets a new deadline; one sift, nothing else moves.
         // "now" is read once, before anything changes (registering takes no time).
         let now = timeout.map(|_| self.core.now());
-        if let (Some((interval, 0)), Some(now)) = (timeout, now) {
-            let slot = self.core.slots.at_mut(key);
-            let st = slot.state;
-            let registered = st & state::INSERTED != 0 || !slot.events.intersects(What::IO | What::SIGNAL);
-            if st & (state::FINALIZING | state::TIMEOUT) == state::TIMEOUT
-                && slot.common == 0
-                && registered
-                && !(slot.res.contains(What::TIMEOUT) && self.core.queues.is_queued(key))
-            {
-                if slot.events.contains(What::PERSIST) {
-                    slot.interval = duration_nanos(interval);
-                }
-                let deadline = now.saturating_add(interval);
-                slot.deadline = deadline;
-                return self.core.timers.heap.adjust(key, deadline);
-            }
-        }
         let slot = self.core.slots.at(key);
         if slot.has(state::FINALIZING) {
             return Err(Error::Finalizing);

@@ -188,11 +188,22 @@ impl<S: Storage> TimerHeap<S> {
         if !self.contains(key) {
             return self.push(key, deadline);
         }
+        self.update(key, deadline);
+        Ok(())
+    }
+
+    /// [`adjust`](Self::adjust) of `key`, which is in the heap: infallible,
+    /// one position lookup and one sift (the timer re-arm's path).
+    ///
+    /// # Panics
+    /// If `key` is not in the heap.
+    #[inline]
+    pub fn update(&mut self, key: u32, deadline: Instant) {
+        debug_assert!(self.contains(key), "TimerHeap::update: key {key} is not in the heap");
         self.cancel_deferred(key);
         // Take the number first: a renumbering moves entries.
         let seq = self.take_seq();
         self.rekey(pack(key, deadline, seq));
-        Ok(())
     }
 
     /// Moves the entry of `e`'s key, which is in the heap, to `e`.

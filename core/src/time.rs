@@ -29,6 +29,7 @@ impl Instant {
     }
 
     /// `self + d`, saturating at [`Instant::MAX`].
+    #[inline]
     pub fn saturating_add(self, d: Duration) -> Instant {
         Instant(self.0.saturating_add(duration_nanos(d)))
     }
@@ -46,8 +47,13 @@ impl Instant {
 }
 
 /// A duration in whole nanoseconds, saturating at `u64::MAX` (584 years).
+#[inline]
 pub fn duration_nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+    // In u64 (no u128 product): overflow of either step saturates.
+    d.as_secs()
+        .checked_mul(1_000_000_000)
+        .and_then(|n| n.checked_add(u64::from(d.subsec_nanos())))
+        .unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

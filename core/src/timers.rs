@@ -187,7 +187,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             // Heap to heap: one sift instead of erase + push (a key in the
             // heap needs no room).
             slot.deadline = deadline;
-            self.core.timers.heap.adjust(key, deadline)?;
+            self.core.timers.heap.update(key, deadline);
             return Ok(());
         }
         self.schedule_slow(key, deadline)
