@@ -120,7 +120,8 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         if slot.has(state::FINALIZING) {
             return Err(Error::Finalizing);
         }
-        if timeout.is_some() && !slot.has(state::TIMEOUT) {
+        if timeout.is_some() {
+            // Before anything changes: arming below cannot fail then.
             self.reserve_timer(key)?;
         }
         let slot = self.core.slots.at(key);

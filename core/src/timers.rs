@@ -178,7 +178,8 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
 
     /// Arms slot `key`'s timer for `deadline`, in the heap or in the
     /// common queue its `common` field names (index + 1; 0 is the heap).
-    /// Replaces any timer it had there.
+    /// Replaces any timer it had there. Room was reserved
+    /// ([`reserve_timer`](Self::reserve_timer)) when the timer was first armed.
     #[inline]
     pub(crate) fn schedule(&mut self, key: u32, deadline: Instant) -> Result<(), Error> {
         let slot = self.core.slots.at_mut(key);
@@ -195,7 +196,6 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
 
     fn schedule_slow(&mut self, key: u32, deadline: Instant) -> Result<(), Error> {
         let common = self.core.slots.at(key).common;
-        self.reserve_timer(key)?;
         self.unschedule(key);
         let slot = self.core.slots.at_mut(key);
         slot.deadline = deadline;
