@@ -195,8 +195,12 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     }
 
     fn schedule_slow(&mut self, key: u32, deadline: Instant) -> Result<(), Error> {
-        let common = self.core.slots.at(key).common;
-        self.unschedule(key);
+        let slot = self.core.slots.at(key);
+        let common = slot.common;
+        // Mostly a first arming: no call then.
+        if slot.has(state::TIMEOUT) {
+            self.unschedule(key);
+        }
         let slot = self.core.slots.at_mut(key);
         slot.deadline = deadline;
         slot.state |= state::TIMEOUT;
