@@ -5,6 +5,10 @@
 //! by key (an event slot index), and a list is just its [`ListHead`]. Many
 //! lists can share one `KeyLinks`, as long as a key is in at most one of them
 //! at a time. Every operation is O(1) except iteration.
+//!
+//! Each key's entry can carry a small tag next to its links (which list it
+//! is in, say), so the owner reads membership, tag and links from one entry.
+//! The tag is meaningful only while the key is linked.
 
 use crate::{Buf, Error, Storage};
 
@@ -49,20 +53,14 @@ impl Default for ListHead {
     }
 }
 
-/// One key's place in its list.
+/// One key's place in its list, and its tag.
 #[derive(Clone, Copy, Debug)]
-struct Link {
+struct Link<T> {
     /// The previous key, [`NIL`] at the front, [`DETACHED`] when in no list.
     prev: u32,
     /// The next key, [`NIL`] at the back.
     next: u32,
-}
-
-impl Link {
-    const DETACHED: Link = Link {
-        prev: DETACHED,
-        next: NIL,
-    };
+    tag: T,
 }
 
 /// The links of every key, for lists headed by [`ListHead`]s.
@@ -71,23 +69,23 @@ impl Link {
 /// [`reserve_key`](KeyLinks::reserve_key); linking a key it does not cover
 /// panics, so the owner reserves a key when it hands the key out (when an
 /// event slot is allocated) and linking can never fail afterwards.
-pub struct KeyLinks<S: Storage> {
-    links: S::Vec<Link>,
+pub struct KeyLinks<S: Storage, T: Copy + Default = ()> {
+    links: S::Vec<Link<T>>,
 }
 
-impl<S: Storage> Default for KeyLinks<S> {
+impl<S: Storage, T: Copy + Default> Default for KeyLinks<S, T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<S: Storage> core::fmt::Debug for KeyLinks<S> {
+impl<S: Storage, T: Copy + Default> core::fmt::Debug for KeyLinks<S, T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("KeyLinks").field("keys", &self.links.len()).finish()
     }
 }
 
-impl<S: Storage> KeyLinks<S> {
+impl<S: Storage, T: Copy + Default> KeyLinks<S, T> {
     /// A table covering no key.
     pub fn new() -> Self {
         KeyLinks {
@@ -104,14 +102,18 @@ impl<S: Storage> KeyLinks<S> {
         debug_assert!(key < DETACHED, "KeyLinks: keys must be below u32::MAX - 1");
         let len = key as usize + 1;
         if len > self.links.len() {
-            self.links.try_grow_to(len, "list links", || Link::DETACHED)?;
+            self.links.try_grow_to(len, "list links", || Link {
+                prev: DETACHED,
+                next: NIL,
+                tag: T::default(),
+            })?;
         }
         Ok(())
     }
 
     /// Bytes of the link table (for [`EventBase::memory`](crate::EventBase::memory)).
     pub(crate) fn table_bytes(&self) -> usize {
-        self.links.len() * core::mem::size_of::<Link>()
+        self.links.len() * core::mem::size_of::<Link<T>>()
     }
 
     /// Whether `key` is linked into some list.
@@ -127,16 +129,34 @@ impl<S: Storage> KeyLinks<S> {
         (l.prev != DETACHED && l.next != NIL).then_some(l.next)
     }
 
+    /// The tag of `key` if it is linked into some list (one lookup for both).
+    #[inline]
+    pub fn tag(&self, key: u32) -> Option<T> {
+        self.links
+            .get(key as usize)
+            .and_then(|l| (l.prev != DETACHED).then_some(l.tag))
+    }
+
     /// Appends `key`, which must be in no list, to the back of `head`.
     ///
     /// # Panics
     /// If `key` was not reserved with [`reserve_key`](KeyLinks::reserve_key).
     #[inline]
     pub fn push_back(&mut self, head: &mut ListHead, key: u32) {
+        self.push_back_tagged(head, key, T::default());
+    }
+
+    /// [`push_back`](Self::push_back) with `tag` stored in the same entry.
+    ///
+    /// # Panics
+    /// If `key` was not reserved with [`reserve_key`](KeyLinks::reserve_key).
+    #[inline]
+    pub fn push_back_tagged(&mut self, head: &mut ListHead, key: u32, tag: T) {
         debug_assert!(!self.contains(key), "KeyLinks::push_back: key {key} is already linked");
         self.links[key as usize] = Link {
             prev: head.last,
             next: NIL,
+            tag,
         };
         if head.last == NIL {
             head.first = key;
@@ -156,6 +176,7 @@ impl<S: Storage> KeyLinks<S> {
         self.links[key as usize] = Link {
             prev: NIL,
             next: head.first,
+            tag: T::default(),
         };
         if head.first == NIL {
             head.last = key;
@@ -169,7 +190,7 @@ impl<S: Storage> KeyLinks<S> {
     /// is in no list.
     #[inline]
     pub fn remove(&mut self, head: &mut ListHead, key: u32) {
-        let Some(&Link { prev, next }) = self.links.get(key as usize) else {
+        let Some(&Link { prev, next, .. }) = self.links.get(key as usize) else {
             return;
         };
         if prev == DETACHED {
@@ -187,7 +208,7 @@ impl<S: Storage> KeyLinks<S> {
         } else {
             self.links[next as usize].prev = prev;
         }
-        self.links[key as usize] = Link::DETACHED;
+        self.links[key as usize].prev = DETACHED;
     }
 
     /// Unlinks and returns the front key of `head`.
@@ -201,7 +222,7 @@ impl<S: Storage> KeyLinks<S> {
         } else {
             self.links[next as usize].prev = NIL;
         }
-        self.links[key as usize] = Link::DETACHED;
+        self.links[key as usize].prev = DETACHED;
         Some(key)
     }
 
@@ -285,6 +306,39 @@ mod tests {
         assert_eq!((a.first(), a.last()), (Some(2), Some(2)));
         links.check(&a);
         links.check(&b);
+    }
+
+    /// Tags live with the links: readable while linked, `None` once unlinked.
+    fn tags<S: Storage>() {
+        let mut links = KeyLinks::<S, u16>::new();
+        let mut a = ListHead::EMPTY;
+        links.reserve_key(3).unwrap();
+        assert_eq!(links.tag(0), None);
+        links.push_back_tagged(&mut a, 0, 7);
+        links.push_back_tagged(&mut a, 2, 9);
+        links.push_back(&mut a, 1);
+        assert_eq!(
+            (links.tag(0), links.tag(2), links.tag(1), links.tag(3)),
+            (Some(7), Some(9), Some(0), None)
+        );
+        assert_eq!(links.tag(99), None);
+        links.remove(&mut a, 2);
+        assert_eq!(links.tag(2), None);
+        assert_eq!(links.pop_front(&mut a), Some(0));
+        assert_eq!(links.tag(0), None);
+        assert_eq!(links.iter(&a).collect::<Vec<_>>(), [1]);
+        links.check(&a);
+    }
+
+    #[test]
+    fn tags_fixed() {
+        tags::<Fixed<4>>();
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn tags_growable() {
+        tags::<Growable>();
     }
 
     #[test]

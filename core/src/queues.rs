@@ -9,23 +9,21 @@
 //! queue. Every operation is O(1); finding the most urgent non-empty queue
 //! reads a 256-bit occupancy bitmap.
 
-use crate::{Buf, Error, KeyLinks, ListHead, Storage};
+use crate::{Error, KeyLinks, ListHead, Storage};
 
 /// One more than the largest number of priorities (libevent's
 /// `EVENT_MAX_PRIORITIES`): a base has `1..MAX_PRIORITIES` priorities.
 pub const MAX_PRIORITIES: usize = 256;
 
-/// Per-key state: the key is in no queue.
-const NONE: u16 = u16::MAX;
-/// Per-key state bit: the key is in the active-later queue.
+/// Tag bit: the key is in the active-later queue.
 const LATER: u16 = 0x100;
 
 /// The per-priority active queues and the active-later queue.
 pub struct ActiveQueues<S: Storage> {
-    links: KeyLinks<S>,
-    /// `state[key]`: [`NONE`], or the key's priority, with [`LATER`] set
-    /// while it waits in the active-later queue.
-    state: S::Vec<u16>,
+    /// The links of every queue; a queued key's tag is its priority, with
+    /// [`LATER`] set while it waits in the active-later queue (membership,
+    /// priority and links in one entry).
+    links: KeyLinks<S, u16>,
     heads: [ListHead; MAX_PRIORITIES],
     later: ListHead,
     /// Bit `p` is set when queue `p` is not empty.
@@ -65,7 +63,6 @@ impl<S: Storage> ActiveQueues<S> {
     pub fn new() -> Self {
         ActiveQueues {
             links: KeyLinks::new(),
-            state: Default::default(),
             heads: [ListHead::EMPTY; MAX_PRIORITIES],
             later: ListHead::EMPTY,
             occupied: [0; MAX_PRIORITIES / 64],
@@ -110,14 +107,7 @@ impl<S: Storage> ActiveQueues<S> {
     /// [`Error::Capacity`] when a fixed table cannot reach `key`; nothing
     /// changes then.
     pub fn reserve_key(&mut self, key: u32) -> Result<(), Error> {
-        let len = key as usize + 1;
-        if len > self.state.len() {
-            // Reserve both tables before growing either.
-            self.state.try_reserve(len - self.state.len(), "active queue keys")?;
-            self.links.reserve_key(key)?;
-            self.state.try_grow_to(len, "active queue keys", || NONE)?;
-        }
-        Ok(())
+        self.links.reserve_key(key)
     }
 
     /// Appends `key`, which must be in no queue, to the queue of `pri`.
@@ -128,8 +118,8 @@ impl<S: Storage> ActiveQueues<S> {
     pub fn push(&mut self, key: u32, pri: u8) {
         debug_assert!(usize::from(pri) < self.npriorities(), "priority {pri} out of range");
         debug_assert!(!self.is_queued(key), "ActiveQueues::push: key {key} is already queued");
-        self.state[key as usize] = u16::from(pri);
-        self.links.push_back(&mut self.heads[usize::from(pri)], key);
+        self.links
+            .push_back_tagged(&mut self.heads[usize::from(pri)], key, u16::from(pri));
         self.occupied[usize::from(pri) / 64] |= 1 << (pri % 64);
         self.len += 1;
     }
@@ -147,21 +137,17 @@ impl<S: Storage> ActiveQueues<S> {
             !self.is_queued(key),
             "ActiveQueues::push_later: key {key} is already queued"
         );
-        self.state[key as usize] = LATER | u16::from(pri);
-        self.links.push_back(&mut self.later, key);
+        self.links
+            .push_back_tagged(&mut self.later, key, LATER | u16::from(pri));
         self.len += 1;
     }
 
     /// Takes `key` out of whichever queue holds it; returns whether one did.
     #[inline]
     pub fn remove(&mut self, key: u32) -> bool {
-        let Some(&st) = self.state.get(key as usize) else {
+        let Some(st) = self.links.tag(key) else {
             return false;
         };
-        if st == NONE {
-            return false;
-        }
-        self.state[key as usize] = NONE;
         self.len -= 1;
         if st & LATER != 0 {
             self.links.remove(&mut self.later, key);
@@ -178,33 +164,26 @@ impl<S: Storage> ActiveQueues<S> {
     /// Whether `key` is in a queue (active or active-later).
     #[inline]
     pub fn is_queued(&self, key: u32) -> bool {
-        self.state.get(key as usize).is_some_and(|&s| s != NONE)
+        self.links.contains(key)
     }
 
     /// `None` when `key` is in no queue, else whether it is in the
     /// active-later queue (one lookup for both questions).
     #[inline]
     pub(crate) fn queued_later(&self, key: u32) -> Option<bool> {
-        match self.state.get(key as usize) {
-            Some(&s) if s != NONE => Some(s & LATER != 0),
-            _ => None,
-        }
+        self.links.tag(key).map(|s| s & LATER != 0)
     }
 
     /// Whether `key` is in the active-later queue.
     #[inline]
     pub fn is_later(&self, key: u32) -> bool {
-        self.state
-            .get(key as usize)
-            .is_some_and(|&s| s != NONE && s & LATER != 0)
+        self.links.tag(key).is_some_and(|s| s & LATER != 0)
     }
 
     /// The priority `key` is queued with (active or active-later).
     #[inline]
     pub fn priority(&self, key: u32) -> Option<u8> {
-        self.state
-            .get(key as usize)
-            .and_then(|&s| (s != NONE).then_some(s as u8))
+        self.links.tag(key).map(|s| s as u8)
     }
 
     /// Takes the front key of the queue of `pri`.
@@ -215,7 +194,6 @@ impl<S: Storage> ActiveQueues<S> {
         if self.heads[p].is_empty() {
             self.occupied[p / 64] &= !(1 << (p % 64));
         }
-        self.state[key as usize] = NONE;
         self.len -= 1;
         Some(key)
     }
@@ -248,18 +226,18 @@ impl<S: Storage> ActiveQueues<S> {
     }
 
     fn promote_later_slow(&mut self) {
-        while let Some(key) = self.links.pop_front(&mut self.later) {
-            let pri = self.state[key as usize] & !LATER;
-            self.state[key as usize] = pri;
+        while let Some(key) = self.later.first() {
+            let pri = self.links.tag(key).expect("the later queue holds linked keys") & !LATER;
+            self.links.pop_front(&mut self.later);
             let p = usize::from(pri);
-            self.links.push_back(&mut self.heads[p], key);
+            self.links.push_back_tagged(&mut self.heads[p], key, pri);
             self.occupied[p / 64] |= 1 << (p % 64);
         }
     }
 
     /// Bytes of the per-key tables (the per-priority heads are not counted).
     pub(crate) fn table_bytes(&self) -> usize {
-        self.state.len() * core::mem::size_of::<u16>() + self.links.table_bytes()
+        self.links.table_bytes()
     }
 
     /// How many keys are queued, active-later included.
