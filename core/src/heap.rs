@@ -197,7 +197,7 @@ impl<S: Storage> TimerHeap<S> {
     ///
     /// # Panics
     /// If `key` is not in the heap.
-    #[inline]
+    #[inline(always)]
     pub fn update(&mut self, key: u32, deadline: Instant) {
         debug_assert!(self.contains(key), "TimerHeap::update: key {key} is not in the heap");
         self.cancel_deferred(key);
