@@ -67,22 +67,25 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     pub fn add(&mut self, id: EventId, timeout: Option<Duration>) -> Result<(), Error> {
         let key = self.core.slots.check(id)?;
         if let Some(t) = timeout
-            && self.rearm(key, t)
+            && self.add_heap_timer(key, t)
         {
             return Ok(());
         }
         self.add_key(key, timeout.map(|t| (t, 0)))
     }
 
-    /// The common re-arm: a registered (or map-less) event whose heap timer
-    /// is armed gets a new deadline; one sift, nothing else moves. False
-    /// (nothing done) in every other case.
+    /// The common adds with a heap timer, without `add_key`'s generality:
+    /// a registered (or map-less) event, not finalizing, without a common
+    /// timeout or an activation by its timer. An armed timer gets a new
+    /// deadline (one sift), an unarmed one is pushed (one capacity check).
+    /// False, with nothing done, in every other case and when the heap is
+    /// full (`add_key` then reports it).
     #[inline]
-    fn rearm(&mut self, key: u32, timeout: Duration) -> bool {
+    fn add_heap_timer(&mut self, key: u32, timeout: Duration) -> bool {
         let slot = self.core.slots.at(key);
         let st = slot.state;
         let registered = st & state::INSERTED != 0 || !slot.events.intersects(What::IO | What::SIGNAL);
-        if st & (state::FINALIZING | state::TIMEOUT) != state::TIMEOUT
+        if st & state::FINALIZING != 0
             || slot.common != 0
             || !registered
             || (slot.res.contains(What::TIMEOUT) && self.core.queues.is_queued(key))
@@ -92,12 +95,25 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         let persist = slot.events.contains(What::PERSIST);
         let interval = duration_nanos(timeout);
         let deadline = self.core.now().saturating_add_nanos(interval);
+        if st & state::TIMEOUT != 0 {
+            let slot = self.core.slots.at_mut(key);
+            if persist {
+                slot.interval = interval;
+            }
+            slot.deadline = deadline;
+            self.core.timers.heap.update(key, deadline);
+            return true;
+        }
+        if self.core.timers.heap.push(key, deadline).is_err() {
+            return false;
+        }
+        self.core.counts.add_member(st);
         let slot = self.core.slots.at_mut(key);
         if persist {
             slot.interval = interval;
         }
         slot.deadline = deadline;
-        self.core.timers.heap.update(key, deadline);
+        slot.state = st | state::TIMEOUT;
         true
     }
 
