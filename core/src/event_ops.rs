@@ -188,7 +188,15 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// [`Error::StaleEvent`], or a backend error on unregistering.
     pub fn del(&mut self, id: EventId) -> Result<(), Error> {
         let key = self.core.slots.check(id)?;
-        if self.core.slots.at(key).has(state::FINALIZING) {
+        let slot = self.core.slots.at_mut(key);
+        if slot.has(state::FINALIZING) {
+            return Ok(());
+        }
+        if !slot.has(state::INSERTED) {
+            // Nothing to unregister (a timer): nothing can fail.
+            slot.ncalls = 0;
+            self.unschedule(key);
+            self.core.deactivate(key);
             return Ok(());
         }
         self.del_key(key)
