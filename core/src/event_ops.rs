@@ -193,9 +193,17 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             return Ok(());
         }
         if !slot.has(state::INSERTED) {
-            // Nothing to unregister (a timer): nothing can fail.
+            // Nothing to unregister (a timer): nothing can fail. A heap
+            // timer is erased here, without unschedule's call.
             slot.ncalls = 0;
-            self.unschedule(key);
+            let st = slot.state;
+            if st & state::TIMEOUT != 0 && slot.common == 0 {
+                slot.state = st & !state::TIMEOUT;
+                self.core.timers.heap.erase(key);
+                self.core.counts.del_member(st);
+            } else {
+                self.unschedule(key);
+            }
             self.core.deactivate(key);
             return Ok(());
         }
