@@ -53,6 +53,12 @@ impl Counts {
             self.added -= 1;
         }
     }
+    /// Records the high-water marks of the added and `active` counts.
+    #[inline]
+    pub(crate) fn note_peaks(&mut self, active: usize) {
+        self.max_added = self.max_added.max(self.added);
+        self.max_active = self.max_active.max(active);
+    }
 }
 
 /// What the base's tables take, in bytes, as filled now
@@ -530,9 +536,12 @@ impl<P: Platform, S: Storage> Core<P, S> {
     /// ORs into a pending activation, promotes an active-later one.
     pub(crate) fn activate(&mut self, key: u32, res: What, ncalls: u16) {
         self.activate_inline(key, res, ncalls);
+        self.counts.note_peaks(self.queues.len());
     }
 
-    /// [`activate`](Self::activate), inlined into the readiness path.
+    /// [`activate`](Self::activate), inlined into the readiness path,
+    /// without the high-water marks: during a backend's report the counts
+    /// only rise, so the loop records the peaks once, after it.
     #[inline(always)]
     pub(crate) fn activate_inline(&mut self, key: u32, res: What, ncalls: u16) {
         let slot = self.slots.at_mut(key);
@@ -557,8 +566,9 @@ impl<P: Platform, S: Storage> Core<P, S> {
             None => {
                 slot.res = res;
                 self.queues.push(key, priority);
-                self.counts.max_active = self.counts.max_active.max(self.queues.len());
-                self.counts.add_member(slot_state);
+                if slot_state & state::INTERNAL == 0 {
+                    self.counts.added += 1;
+                }
             }
         }
         if priority < self.preempt_below {

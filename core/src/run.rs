@@ -84,6 +84,8 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             let waited = self
                 .backend
                 .dispatch(self.changelist.changes(), timeout, &mut self.core);
+            let active = self.core.queues.len();
+            self.core.counts.note_peaks(active);
             self.changelist.clear();
             waited?;
             self.core.stale_cache();

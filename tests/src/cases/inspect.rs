@@ -59,6 +59,33 @@ pub fn event_base_get_max_events<P: TestPlatform, S: Storage>(variant: &str) {
     assert_eq!(base.max_events(Count::ACTIVE | Count::VIRTUAL, false), 2);
 }
 
+/// The high-water marks count activations by readiness: three handles ready
+/// in one wait make three active and six added (registered + active) at the
+/// peak, though each callback ends its activation before the next runs.
+pub fn max_events_by_readiness<P: TestPlatform, S: Storage>(variant: &str) {
+    let mut base = new_base::<P, S>(variant);
+    let mut ends = Vec::new();
+    for _ in 0..3 {
+        let (a, b) = base.platform_mut().socketpair();
+        base.platform_mut().send(b, b"x").unwrap();
+        let ev = base
+            .new_event(Source::Fd(a), What::READ, Callback::<P, S>::new(|_, _, _| {}))
+            .unwrap();
+        base.add(ev, None).unwrap();
+        ends.push((a, b));
+    }
+    base.max_events(Count::ACTIVE | Count::ADDED, true);
+    assert_eq!(base.max_events(Count::ADDED, false), 3);
+    base.dispatch().unwrap();
+    assert_eq!(base.max_events(Count::ACTIVE, false), 3);
+    assert_eq!(base.max_events(Count::ADDED, false), 6);
+    assert_eq!(base.num_events(Count::ACTIVE | Count::ADDED), 0);
+    for (a, b) in ends {
+        base.platform_mut().close(a);
+        base.platform_mut().close(b);
+    }
+}
+
 /// libevent `main/event_foreach`: each pending or active event is visited
 /// once, a never-added one is not, and an early stop returns its value.
 pub fn event_foreach<P: TestPlatform, S: Storage>(variant: &str) {
