@@ -235,7 +235,9 @@ impl<S: Storage> TimerHeap<S> {
     /// Applies a deferred re-key, if any.
     #[inline]
     pub fn flush(&mut self) {
-        if let Some(e) = self.deferred.take() {
+        // Written only when set (a take() stores on every call).
+        if let Some(e) = self.deferred {
+            self.deferred = None;
             self.rekey(e);
         }
     }
