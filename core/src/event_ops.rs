@@ -136,9 +136,9 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         if slot.has(state::FINALIZING) {
             return Err(Error::Finalizing);
         }
-        if timeout.is_some() {
+        if let Some((_, common)) = timeout {
             // Before anything changes: arming below cannot fail then.
-            self.reserve_timer(key)?;
+            self.reserve_timer(key, common)?;
         }
         let slot = self.core.slots.at(key);
         let wants_map = slot.events.intersects(What::IO | What::SIGNAL);

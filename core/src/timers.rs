@@ -170,9 +170,14 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     }
 
     /// Reserves room so that arming `key`'s timer cannot fail later.
-    pub(crate) fn reserve_timer(&mut self, key: u32) -> Result<(), Error> {
+    /// The common-queue links cover `key` only once it uses a common
+    /// timeout (`common` != 0): heap timers never touch them.
+    pub(crate) fn reserve_timer(&mut self, key: u32, common: u8) -> Result<(), Error> {
         let t = &mut self.core.timers;
         t.heap.reserve(1)?;
+        if common == 0 {
+            return Ok(());
+        }
         t.links.try_grow_to(key as usize + 1, "timer", || (NIL, NIL))
     }
 
