@@ -124,22 +124,8 @@ impl<S: Storage> HandleMap<S> {
             nclose,
             et: if old.is_empty() { et } else { entry.et },
         };
-        let new = next.interest();
-        if new != old {
-            apply(
-                backend,
-                changelist,
-                Change {
-                    fd,
-                    old,
-                    new,
-                    readd: What::empty(),
-                },
-            )?;
-        }
-        let slot = &mut self.fds[fd as usize];
-        *slot = next;
-        self.links.push_front(&mut slot.head, key);
+        self.store(backend, changelist, fd, old, next)?;
+        self.links.push_front(&mut self.fds[fd as usize].head, key);
         Ok(())
     }
 
@@ -164,22 +150,36 @@ impl<S: Storage> HandleMap<S> {
             nclose,
             et: entry.et,
         };
+        self.store(backend, changelist, fd, old, next)?;
+        self.links.remove(&mut self.fds[fd as usize].head, key);
+        Ok(())
+    }
+
+    /// Tells the backend when `fd`'s interest moves from `old` to `next`'s
+    /// (at once, or through the changelist), then stores `next`. Nothing
+    /// changes when the backend refuses.
+    fn store<B: Backend>(
+        &mut self,
+        backend: &mut B,
+        changelist: &mut Changelist<S>,
+        fd: u32,
+        old: What,
+        next: FdEntry,
+    ) -> Result<(), Error> {
         let new = next.interest();
         if new != old {
-            apply(
-                backend,
-                changelist,
-                Change {
+            if backend.method().changelist {
+                changelist.record(fd, old, new)?;
+            } else {
+                backend.change(&Change {
                     fd,
                     old,
                     new,
                     readd: What::empty(),
-                },
-            )?;
+                })?;
+            }
         }
-        let slot = &mut self.fds[fd as usize];
-        *slot = next;
-        self.links.remove(&mut slot.head, key);
+        self.fds[fd as usize] = next;
         Ok(())
     }
 
@@ -242,14 +242,6 @@ impl<S: Storage> HandleMap<S> {
             }
         }
         first_error
-    }
-}
-
-fn apply<B: Backend, S: Storage>(backend: &mut B, changelist: &mut Changelist<S>, change: Change) -> Result<(), Error> {
-    if backend.method().changelist {
-        changelist.record(change.fd, change.old, change.new)
-    } else {
-        backend.change(&change)
     }
 }
 
