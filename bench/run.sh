@@ -132,7 +132,7 @@ mem_table() {
     echo "- machine: $(uname -srm), $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), load average $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "- toolchain: $(rustc --version), $(gcc --version | head -1)"
     echo "- peers: libevent $(dpkg-query -W -f='${Version}' libevent-dev 2>/dev/null || echo '?'), libev $(dpkg-query -W -f='${Version}' libev-dev 2>/dev/null || echo '?'), valgrind $(valgrind --version 2>/dev/null || echo none)"
-    echo "- commit: $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- core shim-posix bench 2>/dev/null || echo ' (with uncommitted changes)')"
+    echo "- commit: $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- core shim-posix bench/evbase-bench 2>/dev/null || echo ' (with uncommitted changes)')"
     echo "- command: \`bench/run.sh${ARGS:+ $ARGS}\`"
     grep -h '^- settings:' "$TIME_OUT" "$INSTR_OUT" 2>/dev/null | sed 's/^- settings:/- harness settings:/' || true
     echo
