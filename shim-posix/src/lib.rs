@@ -57,16 +57,7 @@ use evbase_core::{BaseFlags, Change, Config, Error, Inbox, Instant, Method, Plat
 mod clock;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod epoll;
-#[cfg(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "tvos",
-    target_os = "watchos",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-))]
+#[cfg(kqueue)]
 mod kqueue;
 mod poll;
 mod select;
@@ -77,16 +68,7 @@ mod wake;
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub use epoll::{EPOLL, EPOLL_CHANGELIST, Epoll};
-#[cfg(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "tvos",
-    target_os = "watchos",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-))]
+#[cfg(kqueue)]
 pub use kqueue::{KQUEUE, Kqueue};
 pub use poll::{POLL, Poll};
 pub use select::{SELECT, Select};
@@ -104,29 +86,9 @@ pub type Remote = RemoteQueue<REMOTE_CAPACITY>;
 /// The methods of this OS, most preferred first.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 static METHODS: [Method; 3] = [epoll::EPOLL, poll::POLL, select::SELECT];
-#[cfg(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "tvos",
-    target_os = "watchos",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-))]
+#[cfg(kqueue)]
 static METHODS: [Method; 3] = [kqueue::KQUEUE, poll::POLL, select::SELECT];
-#[cfg(not(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "tvos",
-    target_os = "watchos",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-)))]
+#[cfg(not(any(target_os = "linux", target_os = "android", kqueue)))]
 static METHODS: [Method; 2] = [poll::POLL, select::SELECT];
 
 static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
@@ -243,16 +205,7 @@ impl Platform for PosixPlatform {
                 precise,
                 self.force_timerfd,
             )?)),
-            #[cfg(any(
-                target_os = "macos",
-                target_os = "ios",
-                target_os = "tvos",
-                target_os = "watchos",
-                target_os = "freebsd",
-                target_os = "netbsd",
-                target_os = "openbsd",
-                target_os = "dragonfly"
-            ))]
+            #[cfg(kqueue)]
             "kqueue" => Ok(PosixBackend::Kqueue(Kqueue::open()?)),
             "poll" => Ok(PosixBackend::Poll(Poll::open(precise)?)),
             "select" => Ok(PosixBackend::Select(Select::open(precise)?)),
@@ -291,16 +244,7 @@ pub enum PosixBackend {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     Epoll(Epoll),
     /// kqueue.
-    #[cfg(any(
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "tvos",
-        target_os = "watchos",
-        target_os = "freebsd",
-        target_os = "netbsd",
-        target_os = "openbsd",
-        target_os = "dragonfly"
-    ))]
+    #[cfg(kqueue)]
     Kqueue(Kqueue),
     /// poll.
     Poll(Poll),
@@ -313,16 +257,7 @@ macro_rules! each {
         match $self {
             #[cfg(any(target_os = "linux", target_os = "android"))]
             PosixBackend::Epoll($b) => $e,
-            #[cfg(any(
-                target_os = "macos",
-                target_os = "ios",
-                target_os = "tvos",
-                target_os = "watchos",
-                target_os = "freebsd",
-                target_os = "netbsd",
-                target_os = "openbsd",
-                target_os = "dragonfly"
-            ))]
+            #[cfg(kqueue)]
             PosixBackend::Kqueue($b) => $e,
             PosixBackend::Poll($b) => $e,
             PosixBackend::Select($b) => $e,

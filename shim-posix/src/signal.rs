@@ -138,19 +138,7 @@ fn unwatch(t: &mut Table, sig: u32) -> Result<(), Error> {
 ///
 /// # Errors
 /// [`Error::InvalidSignal`] for a number the OS refuses.
-#[cfg_attr(
-    not(any(
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "tvos",
-        target_os = "watchos",
-        target_os = "freebsd",
-        target_os = "netbsd",
-        target_os = "openbsd",
-        target_os = "dragonfly"
-    )),
-    allow(dead_code)
-)]
+#[cfg_attr(not(kqueue), allow(dead_code))]
 pub(crate) fn watch_signal(sig: u32) -> Result<(), Error> {
     check(sig)?;
     watch(&mut table(), sig)
@@ -160,19 +148,7 @@ pub(crate) fn watch_signal(sig: u32) -> Result<(), Error> {
 ///
 /// # Errors
 /// As `sigaction` reports when restoring.
-#[cfg_attr(
-    not(any(
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "tvos",
-        target_os = "watchos",
-        target_os = "freebsd",
-        target_os = "netbsd",
-        target_os = "openbsd",
-        target_os = "dragonfly"
-    )),
-    allow(dead_code)
-)]
+#[cfg_attr(not(kqueue), allow(dead_code))]
 pub(crate) fn unwatch_signal(sig: u32) -> Result<(), Error> {
     check(sig)?;
     unwatch(&mut table(), sig)
