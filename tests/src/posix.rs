@@ -207,12 +207,30 @@ pub fn current_handler(sig: i32) -> usize {
     old.sa_sigaction
 }
 
+/// A case of a `harness = false` binary: its name and the function that
+/// runs it for one variant.
+pub type Case = (&'static str, fn(&str));
+/// A named test body for [`run_isolated`].
+pub type Isolated = (String, Box<dyn Fn()>);
+
+/// Every case on every variant, named `variant::case`, ready for
+/// [`run_isolated`].
+pub fn per_variant(cases: &[Case]) -> Vec<Isolated> {
+    let mut all: Vec<Isolated> = Vec::new();
+    for variant in VARIANTS {
+        for &(name, case) in cases {
+            all.push((format!("{variant}::{name}"), Box::new(move || case(variant))));
+        }
+    }
+    all
+}
+
 /// Runs each `(name, case)` in a forked child process (fresh signal state,
 /// no other threads), at most `timeout` each, and reports like libtest.
 /// The first command-line argument that is not an option filters by
 /// substring. Exits with 101 if any case failed. For `harness = false`
 /// test binaries.
-pub fn run_isolated(cases: Vec<(String, Box<dyn Fn()>)>, timeout: Duration) -> ! {
+pub fn run_isolated(cases: Vec<Isolated>, timeout: Duration) -> ! {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let list = std::env::args().any(|a| a == "--list");
     let chosen: Vec<_> = cases

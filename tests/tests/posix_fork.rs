@@ -15,12 +15,10 @@ mod unix {
 
     use evbase_core::{Callback, Error, EventBase, EventId, Exit, Growable, LoopFlags, Source, What};
     use evbase_posix::{PosixPlatform, Remote};
-    use evbase_tests::posix::{self, VARIANTS, raise, recv, send, wait_child};
+    use evbase_tests::posix::{self, raise, recv, send, wait_child};
     use evbase_tests::{TestPlatform, new_base};
 
     type Base = EventBase<PosixPlatform, Growable>;
-    /// A case: its name and the function that runs it for one variant.
-    type Case = (&'static str, fn(&str));
     type Cb = Callback<PosixPlatform, Growable>;
 
     fn counter() -> Rc<Cell<u32>> {
@@ -221,17 +219,12 @@ mod unix {
     }
 
     pub fn main() {
-        let cases: [Case; 3] = [
+        let cases: [posix::Case; 3] = [
             ("fork", fork),
             ("fork_del_before_reinit", fork_del_before_reinit),
             ("forking_notify", forking_notify),
         ];
-        let mut all: Vec<(String, Box<dyn Fn()>)> = Vec::new();
-        for variant in VARIANTS {
-            for (name, case) in cases {
-                all.push((format!("{variant}::{name}"), Box::new(move || case(variant))));
-            }
-        }
+        let mut all = posix::per_variant(&cases);
         all.push(("environment".into(), Box::new(environment)));
         posix::run_isolated(all, Duration::from_secs(60));
     }

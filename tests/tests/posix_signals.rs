@@ -21,11 +21,9 @@ mod unix {
     use evbase_core::{Callback, EventBase, EventId, Exit, Growable, LoopFlags, Source, What};
     use evbase_posix::{PosixPlatform, handler_installed};
     use evbase_tests::new_base;
-    use evbase_tests::posix::{self, VARIANTS, current_handler, raise, set_handler};
+    use evbase_tests::posix::{self, current_handler, raise, set_handler};
 
     type Base = EventBase<PosixPlatform, Growable>;
-    /// A case: its name and the function that runs it for one variant.
-    type Case = (&'static str, fn(&str));
     type Cb = Callback<PosixPlatform, Growable>;
 
     const SIG_DFL: usize = libc::SIG_DFL;
@@ -370,7 +368,7 @@ mod unix {
     }
 
     pub fn main() {
-        let cases: [Case; 14] = [
+        let cases: [posix::Case; 14] = [
             ("simple_signal", simple_signal),
             ("simple_signal_re_order", simple_signal_re_order),
             ("multiplesignal", multiplesignal),
@@ -386,12 +384,7 @@ mod unix {
             ("signal_invalid", signal_invalid),
             ("signal_storm", signal_storm),
         ];
-        let mut all: Vec<(String, Box<dyn Fn()>)> = Vec::new();
-        for variant in VARIANTS {
-            for (name, case) in cases {
-                all.push((format!("{variant}::{name}"), Box::new(move || case(variant))));
-            }
-        }
+        let all = posix::per_variant(&cases);
         posix::run_isolated(all, Duration::from_secs(60));
     }
 }
