@@ -312,8 +312,8 @@ fn remote_ops_libevent_1292() {
     let del = remote.del(ev).unwrap();
     assert_eq!(base.dispatch(), Ok(Exit::NoEvents));
     assert!(remote.is_processed(seq) && remote.is_processed(del));
-    // The activation ran before the delete applied? Both were queued before
-    // the loop: the activation is applied, then the delete removes it.
+    // Both were queued before the loop: operations apply in order, so the
+    // delete cancels the activation before any callback runs.
     assert!(got.borrow().is_empty());
     remote.add(ev, Some(Duration::from_millis(1))).unwrap();
     remote.loop_exit().unwrap();
