@@ -337,6 +337,24 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         }
     }
 
+    /// Runs `batch` with "now" read once: every timer it adds outside the
+    /// loop counts from that instant, instead of each add reading the clock
+    /// (libev's `ev_now_update` before a burst of `ev_timer_start`s; libevent
+    /// reads the clock on every add outside its loop). Inside a callback the
+    /// loop's cached time already applies and `batch` just runs; with
+    /// `NO_CACHE_TIME` every add reads the clock as usual.
+    pub fn with_cached_time<R>(&mut self, batch: impl FnOnce(&mut Self) -> R) -> R {
+        if self.core.loop_running {
+            return batch(self);
+        }
+        self.core.update_cache();
+        let result = batch(self);
+        if !self.core.loop_running {
+            self.core.clear_cache();
+        }
+        result
+    }
+
     /// Wall-clock time of day, from the cached time when the loop holds one
     /// (libevent's `event_base_gettimeofday_cached`).
     ///
@@ -578,7 +596,8 @@ impl<P: Platform, S: Storage> Core<P, S> {
 
     /// Takes slot `key` off the active or active-later queue.
     pub(crate) fn deactivate(&mut self, key: u32) {
-        if self.queues.remove(key) {
+        // Empty queues (a del outside the loop) need no look at the links.
+        if !self.queues.is_empty() && self.queues.remove(key) {
             let st = self.slots.at(key).state;
             self.counts.del_member(st);
         }

@@ -82,38 +82,33 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// full (`add_key` then reports it).
     #[inline]
     fn add_heap_timer(&mut self, key: u32, timeout: Duration) -> bool {
-        let slot = self.core.slots.at(key);
+        // Read first: `now` needs the whole core, the rest borrows fields.
+        let interval = duration_nanos(timeout);
+        let deadline = self.core.now().saturating_add_nanos(interval);
+        let core = &mut self.core;
+        let slot = core.slots.at_mut(key);
         let st = slot.state;
         let registered = st & state::INSERTED != 0 || !slot.events.intersects(What::IO | What::SIGNAL);
         if st & state::FINALIZING != 0
             || slot.common != 0
             || !registered
-            || (slot.res.contains(What::TIMEOUT) && self.core.queues.is_queued(key))
+            || (slot.res.contains(What::TIMEOUT) && core.queues.is_queued(key))
         {
             return false;
         }
-        let persist = slot.events.contains(What::PERSIST);
-        let interval = duration_nanos(timeout);
-        let deadline = self.core.now().saturating_add_nanos(interval);
         if st & state::TIMEOUT != 0 {
-            let slot = self.core.slots.at_mut(key);
-            if persist {
-                slot.interval = interval;
+            core.timers.heap.update(key, deadline);
+        } else {
+            if core.timers.heap.push(key, deadline).is_err() {
+                return false;
             }
-            slot.deadline = deadline;
-            self.core.timers.heap.update(key, deadline);
-            return true;
+            core.counts.add_member(st);
+            slot.state = st | state::TIMEOUT;
         }
-        if self.core.timers.heap.push(key, deadline).is_err() {
-            return false;
-        }
-        self.core.counts.add_member(st);
-        let slot = self.core.slots.at_mut(key);
-        if persist {
+        if slot.events.contains(What::PERSIST) {
             slot.interval = interval;
         }
         slot.deadline = deadline;
-        slot.state = st | state::TIMEOUT;
         true
     }
 
@@ -129,6 +124,8 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         self.add_key(key, Some((timeout.duration(), timeout.queue())))
     }
 
+    // Kept out of `add`, whose fast path then needs no big stack frame.
+    #[inline(never)]
     pub(crate) fn add_key(&mut self, key: u32, timeout: Option<(Duration, u8)>) -> Result<(), Error> {
         // "now" is read once, before anything changes (registering takes no time).
         let now = timeout.map(|_| self.core.now());

@@ -289,6 +289,64 @@ pub fn gettimeofday_cached<P: TestPlatform, S: Storage>(variant: &str) {
     }
 }
 
+/// `with_cached_time`: the timers one batch adds outside the loop count from
+/// the instant the batch began, however long it takes; after it, an add
+/// reads the clock again. From a callback it runs under the loop's cache.
+pub fn with_cached_time<P: TestPlatform, S: Storage>(variant: &str) {
+    let mut base = new_base::<P, S>(variant);
+    let inside = log();
+    let i = inside.clone();
+    let mut timer = || {
+        base.new_event(
+            Source::None,
+            What::empty(),
+            Callback::<P, S>::from_fn(|_, _, _, _| {}, 0),
+        )
+        .unwrap()
+    };
+    let (first, second, after) = (timer(), timer(), timer());
+    let start = base.gettime_monotonic();
+    base.with_cached_time(|b| {
+        b.add(first, Some(ms(100))).unwrap();
+        b.platform_mut().sleep(ms(40));
+        b.add(second, Some(ms(100))).unwrap();
+    });
+    let deadline = |b: &mut EventBase<P, S>, id| b.pending(id, What::TIMEOUT).unwrap().deadline.unwrap();
+    let held = deadline(&mut base, first);
+    assert_eq!(deadline(&mut base, second), held, "the batch read the clock again");
+    assert!(
+        held >= start.saturating_add(ms(100)),
+        "the held time is before the batch"
+    );
+    base.add(after, Some(ms(100))).unwrap();
+    assert!(
+        deadline(&mut base, after) >= held.saturating_add(ms(40)),
+        "an add after the batch used the held time"
+    );
+    base.once(
+        Source::None,
+        What::TIMEOUT,
+        None,
+        Callback::<P, S>::new(move |b, _, _| {
+            let cached = b.now();
+            b.platform_mut().sleep(ms(10));
+            let seen = b.with_cached_time(|b| b.now());
+            i.borrow_mut().push((cached, seen, b.now()));
+        }),
+    )
+    .unwrap();
+    for id in [first, second, after] {
+        base.del(id).unwrap();
+    }
+    base.dispatch().unwrap();
+    let (cached, seen, later) = inside.borrow()[0];
+    assert_eq!(
+        seen, cached,
+        "inside a callback the batch saw another time than the loop's"
+    );
+    assert_eq!(later, cached, "the batch ended the loop's cached time");
+}
+
 /// Timers with equal deadlines fire in the order they were added (libevent
 /// leaves this unspecified).
 pub fn equal_deadlines_fire_in_add_order<P: TestPlatform, S: Storage>(variant: &str) {
