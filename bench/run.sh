@@ -152,6 +152,8 @@ mem_table() {
     echo "a user event activated, plain and closure callbacks) on growable storage, on every backend"
     echo "variant, and requires zero. Fixed-capacity storage has no allocator to call."
     echo
+    echo "Where the instructions go, and what was tried: [bench/PROFILE.md](bench/PROFILE.md)."
+    echo
     echo "Raw result lines: \`bench/build/results/\` (\`run-peers.sh --from FILE\` re-prints the tables)."
 } >"$MD"
 echo "run.sh: wrote ${MD#"$ROOT"/} and $SVG_NAME" >&2
