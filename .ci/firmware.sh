@@ -59,7 +59,7 @@ rustup +nightly component add rust-src >/dev/null
 
 # Flash (.vector_table + .text + .rodata + .data) and static RAM (.data +
 # .bss) of the firmware, of the baseline, and the difference: what evbase
-# costs there. The base itself (EventBase<Board, Fixed<16>>) is on the stack;
+# costs there. The base itself (EventBase<Board, Fixed<16, 4>>) is on the stack;
 # the firmware prints its size and the stack high-water mark.
 release=tests/firmware-cortex-m/target/thumbv7m-none-eabi/release
 arm-none-eabi-size -B "$release/firmware-cortex-m" "$release/baseline" | awk '

@@ -133,6 +133,6 @@ pub use remote::{Inbox, RemoteOp, RemoteQueue};
 pub use slab::EventId;
 #[cfg(feature = "alloc")]
 pub use storage::Growable;
-pub use storage::{Buf, Fixed, Storage};
+pub use storage::{Buf, Fixed, QueueHeads, Storage};
 pub use time::{Instant, duration_nanos};
 pub use timers::{CommonTimeout, MAX_COMMON_TIMEOUTS};

@@ -7,9 +7,10 @@
 //! the next iteration"; [`ActiveQueues::promote_later`] moves them to their
 //! own priority queues at the start of an iteration. A key is in at most one
 //! queue. Every operation is O(1); finding the most urgent non-empty queue
-//! reads a 256-bit occupancy bitmap.
+//! reads a 256-bit occupancy bitmap. The queue heads live in the base, one
+//! per priority the storage allows (`S::Heads`).
 
-use crate::{Error, KeyLinks, ListHead, Storage};
+use crate::{Error, KeyLinks, ListHead, QueueHeads, Storage};
 
 /// One more than the largest number of priorities (libevent's
 /// `EVENT_MAX_PRIORITIES`): a base has `1..MAX_PRIORITIES` priorities.
@@ -24,7 +25,7 @@ pub struct ActiveQueues<S: Storage> {
     /// [`LATER`] set while it waits in the active-later queue (membership,
     /// priority and links in one entry).
     links: KeyLinks<S, u16>,
-    heads: [ListHead; MAX_PRIORITIES],
+    heads: S::Heads,
     later: ListHead,
     /// Bit `p` is set when queue `p` is not empty.
     occupied: [u64; MAX_PRIORITIES / 64],
@@ -63,7 +64,7 @@ impl<S: Storage> ActiveQueues<S> {
     pub fn new() -> Self {
         ActiveQueues {
             links: KeyLinks::new(),
-            heads: [ListHead::EMPTY; MAX_PRIORITIES],
+            heads: S::Heads::empty(),
             later: ListHead::EMPTY,
             occupied: [0; MAX_PRIORITIES / 64],
             npriorities: 1,
@@ -82,13 +83,21 @@ impl<S: Storage> ActiveQueues<S> {
     /// # Errors
     /// [`Error::InvalidPriorityCount`] unless `1 <= n <= 255`;
     /// [`Error::EventsActive`] while any key is queued (active-later
-    /// included), even when `n` is the current count.
+    /// included), even when `n` is the current count; [`Error::Capacity`]
+    /// when the storage has fewer queue heads than `n` (`Fixed<N, P>`).
     pub fn set_priorities(&mut self, n: usize) -> Result<(), Error> {
         if !(1..MAX_PRIORITIES).contains(&n) {
             return Err(Error::InvalidPriorityCount(n));
         }
         if self.len != 0 {
             return Err(Error::EventsActive);
+        }
+        let limit = self.heads.as_ref().len();
+        if n > limit {
+            return Err(Error::Capacity {
+                what: "priorities",
+                limit,
+            });
         }
         self.npriorities = n as u16;
         Ok(())
@@ -119,7 +128,7 @@ impl<S: Storage> ActiveQueues<S> {
         debug_assert!(usize::from(pri) < self.npriorities(), "priority {pri} out of range");
         debug_assert!(!self.is_queued(key), "ActiveQueues::push: key {key} is already queued");
         self.links
-            .push_back_tagged(&mut self.heads[usize::from(pri)], key, u16::from(pri));
+            .push_back_tagged(&mut self.heads.as_mut()[usize::from(pri)], key, u16::from(pri));
         self.occupied[usize::from(pri) / 64] |= 1 << (pri % 64);
         self.len += 1;
     }
@@ -153,8 +162,9 @@ impl<S: Storage> ActiveQueues<S> {
             self.links.remove(&mut self.later, key);
         } else {
             let pri = usize::from(st);
-            self.links.remove(&mut self.heads[pri], key);
-            if self.heads[pri].is_empty() {
+            let head = &mut self.heads.as_mut()[pri];
+            self.links.remove(head, key);
+            if head.is_empty() {
                 self.occupied[pri / 64] &= !(1 << (pri % 64));
             }
         }
@@ -190,8 +200,9 @@ impl<S: Storage> ActiveQueues<S> {
     #[inline]
     pub fn pop(&mut self, pri: u8) -> Option<u32> {
         let p = usize::from(pri);
-        let key = self.links.pop_front(&mut self.heads[p])?;
-        if self.heads[p].is_empty() {
+        let head = &mut self.heads.as_mut()[p];
+        let key = self.links.pop_front(head)?;
+        if head.is_empty() {
             self.occupied[p / 64] &= !(1 << (p % 64));
         }
         self.len -= 1;
@@ -230,7 +241,7 @@ impl<S: Storage> ActiveQueues<S> {
             let pri = self.links.tag(key).expect("the later queue holds linked keys") & !LATER;
             self.links.pop_front(&mut self.later);
             let p = usize::from(pri);
-            self.links.push_back_tagged(&mut self.heads[p], key, pri);
+            self.links.push_back_tagged(&mut self.heads.as_mut()[p], key, pri);
             self.occupied[p / 64] |= 1 << (p % 64);
         }
     }
@@ -255,7 +266,7 @@ impl<S: Storage> ActiveQueues<S> {
     /// Every active key as `(priority, key)`, most urgent first, FIFO within
     /// a priority (for dumps).
     pub fn iter_active(&self) -> impl Iterator<Item = (u8, u32)> + '_ {
-        self.heads[..self.npriorities()]
+        self.heads.as_ref()[..self.npriorities()]
             .iter()
             .enumerate()
             .flat_map(move |(p, h)| self.links.iter(h).map(move |k| (p as u8, k)))
@@ -325,6 +336,30 @@ mod tests {
         let mut q = ActiveQueues::<Fixed<8>>::new();
         assert!(matches!(q.reserve_key(8), Err(Error::Capacity { .. })));
         assert!(!q.is_queued(8));
+    }
+
+    #[test]
+    fn fewer_queue_heads() {
+        // Fixed<8, 4>: four priorities at most; a refusal changes nothing.
+        let mut q = ActiveQueues::<Fixed<8, 4>>::new();
+        q.set_priorities(3).unwrap();
+        assert_eq!(
+            q.set_priorities(5),
+            Err(Error::Capacity {
+                what: "priorities",
+                limit: 4
+            })
+        );
+        assert_eq!(q.npriorities(), 3);
+        q.set_priorities(4).unwrap();
+        q.reserve_key(1).unwrap();
+        q.push(0, 3);
+        q.push(1, 0);
+        assert_eq!(q.first_nonempty(), Some(0));
+        assert_eq!(q.iter_active().collect::<Vec<_>>(), [(0, 1), (3, 0)]);
+        assert_eq!(q.pop(0), Some(1));
+        assert_eq!(q.pop(3), Some(0));
+        assert!(q.is_empty());
     }
 
     #[cfg(feature = "alloc")]

@@ -8,14 +8,32 @@
 
 use core::ops::{Deref, DerefMut};
 
-use crate::Error;
+use crate::{Error, ListHead};
 
 /// A family of vectors: the storage flavour of a base.
 pub trait Storage: 'static {
     /// The vector type of this flavour.
     type Vec<T>: Buf<T>;
+    /// The heads of the per-priority active queues: one per priority the
+    /// base may use.
+    type Heads: QueueHeads;
     /// A short name for messages (`"fixed"`, `"growable"`).
     const NAME: &'static str;
+}
+
+/// An inline array of active-queue heads, one per priority. Its length is
+/// the most priorities a base can have (`priority_init` refuses more with
+/// [`Error::Capacity`]); at 256 no index needs a bounds check.
+pub trait QueueHeads: AsRef<[ListHead]> + AsMut<[ListHead]> + 'static {
+    /// Every queue empty.
+    fn empty() -> Self;
+}
+
+impl<const P: usize> QueueHeads for [ListHead; P] {
+    fn empty() -> Self {
+        const { assert!(P >= 1 && P <= 256, "a base has 1 to 256 priority queues") };
+        [ListHead::EMPTY; P]
+    }
 }
 
 /// The operations the core needs from a vector. Every fallible one leaves
@@ -60,12 +78,16 @@ pub trait Buf<T>: Default + Deref<Target = [T]> + DerefMut {
     }
 }
 
-/// Fixed capacity of `N` entries per table, on `heapless::Vec`: no allocator.
+/// Fixed capacity of `N` entries per table, on `heapless::Vec`: no
+/// allocator. `P` (1 to 256, default 256 as libevent's maximum) is how many
+/// priorities a base may use: each costs an 8-byte queue head inside the
+/// base, so a small firmware base takes `Fixed<16, 4>` and saves 2 KB.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Fixed<const N: usize>;
+pub struct Fixed<const N: usize, const P: usize = 256>;
 
-impl<const N: usize> Storage for Fixed<N> {
+impl<const N: usize, const P: usize> Storage for Fixed<N, P> {
     type Vec<T> = heapless::Vec<T, N>;
+    type Heads = [ListHead; P];
     const NAME: &'static str = "fixed";
 }
 
@@ -101,6 +123,7 @@ pub struct Growable;
 #[cfg(feature = "alloc")]
 impl Storage for Growable {
     type Vec<T> = alloc::vec::Vec<T>;
+    type Heads = [ListHead; 256];
     const NAME: &'static str = "growable";
 }
 

@@ -267,6 +267,36 @@ fn full_fixed_tables_keep_state() {
     assert_eq!(base.dispatch(), Ok(Exit::NoEvents));
 }
 
+/// `Fixed<N, P>` holds `P` priorities: more is `Error::Capacity`, and the
+/// base keeps its priorities and its events' priorities.
+#[test]
+fn fixed_priority_heads_refuse_more() {
+    let mut base = EventBase::<SimPlatform, Fixed<4, 2>>::new(SimPlatform::new()).unwrap();
+    base.priority_init(2).unwrap();
+    let ran = log();
+    let r = ran.clone();
+    let ev = base
+        .new_event(
+            Source::None,
+            What::empty(),
+            Callback::new(move |_, _, w| r.borrow_mut().push(w)),
+        )
+        .unwrap();
+    base.set_priority(ev, 1).unwrap();
+    assert_eq!(
+        base.priority_init(3),
+        Err(Error::Capacity {
+            what: "priorities",
+            limit: 2
+        })
+    );
+    assert_eq!(base.npriorities(), 2);
+    assert_eq!(base.set_priority(ev, 1), Ok(()));
+    base.active(ev, What::READ, 1).unwrap();
+    base.run(LoopFlags::NONBLOCK).unwrap();
+    assert_eq!(*ran.borrow(), [What::READ]);
+}
+
 /// A forked child must `reinit` before running the loop; afterwards every
 /// handle is registered again.
 #[test]

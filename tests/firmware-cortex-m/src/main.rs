@@ -40,7 +40,7 @@ use platform::{Board, REMOTE};
 use report::Kind;
 
 /// The base of this firmware: 16 entries per table.
-type Base = EventBase<Board, Fixed<16>>;
+type Base = EventBase<Board, Fixed<16, 4>>;
 
 const HIGH: usize = 0;
 const MIDDLE: usize = 1;
@@ -93,7 +93,12 @@ fn spare_interrupt() {
 }
 
 /// A new event with no handle, at `priority`.
-fn event(base: &mut Base, what: What, priority: usize, callback: Callback<Board, Fixed<16>>) -> Result<EventId, Error> {
+fn event(
+    base: &mut Base,
+    what: What,
+    priority: usize,
+    callback: Callback<Board, Fixed<16, 4>>,
+) -> Result<EventId, Error> {
     let id = base.new_event(Source::None, what, callback)?;
     base.set_priority(id, priority)?;
     Ok(id)
@@ -144,7 +149,7 @@ fn main() -> ! {
     board::start(peripherals.SYST, spare_interrupt);
 
     hprintln!(
-        "evbase-core on lm3s6965 (Cortex-M3): method \"wfi\", EventBase<Board, Fixed<16>> = {} bytes, RemoteQueue<8> = {} bytes",
+        "evbase-core on lm3s6965 (Cortex-M3): method \"wfi\", EventBase<Board, Fixed<16, 4>> = {} bytes, RemoteQueue<8> = {} bytes",
         size_of::<Base>(),
         size_of::<evbase_core::RemoteQueue<8>>()
     );
