@@ -10,7 +10,6 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::rc::Rc;
 use std::time::Duration;
 
 use evbase_core::{Callback, EventBase, EventId, Growable, Source, What};
@@ -123,7 +122,7 @@ fn steady_state_allocates_nothing(variant: &str) {
     let mut base: Base = new_base(variant);
     let pairs: Vec<(u32, u32)> = (0..PAIRS).map(|_| PosixPlatform::new().socketpair()).collect();
     // Leaked on purpose: the plain callbacks reach it through a
-    // thread-local `&'static`, the closures through an `Rc` of the same.
+    // thread-local `&'static`, the closures capture the same reference.
     let ring: &'static Ring = Box::leak(Box::new(Ring {
         pairs: pairs.clone(),
         timer: Cell::new(None),
@@ -133,16 +132,14 @@ fn steady_state_allocates_nothing(variant: &str) {
         user_runs: Cell::new(0),
     }));
     RING.with(|r| r.set(Some(ring)));
-    let shared = Rc::new(ring);
     let timer = base
         .new_event(Source::None, What::empty(), Callback::from_fn(|_, _, _, _| {}, 0))
         .unwrap();
-    let counted = shared.clone();
     let user = base
         .new_event(
             Source::None,
             What::empty(),
-            Callback::new(move |_, _, _| counted.user_runs.set(counted.user_runs.get() + 1)),
+            Callback::new(move |_, _, _| ring.user_runs.set(ring.user_runs.get() + 1)),
         )
         .unwrap();
     ring.timer.set(Some(timer));
@@ -152,8 +149,7 @@ fn steady_state_allocates_nothing(variant: &str) {
         let callback = if i % 2 == 0 {
             Callback::from_fn(hop_fn, i)
         } else {
-            let ring = shared.clone();
-            Callback::new(move |b, id, what| hop(b, id, what, &ring, i))
+            Callback::new(move |b, id, what| hop(b, id, what, ring, i))
         };
         let ev = base
             .new_event(Source::Fd(read_end), What::READ | What::PERSIST, callback)
