@@ -18,9 +18,8 @@ use core::time::Duration;
 use evbase_core::{Change, Error, Features, Method, Sink, Waker, What};
 
 use crate::clock::{Timing, millis_up};
-use crate::signal::SignalPipe;
+use crate::internal::{Internal, Seen};
 use crate::sys;
-use crate::wake::Notifier;
 
 /// `epoll`.
 pub static EPOLL: Method = Method {
@@ -65,11 +64,9 @@ pub struct Epoll {
     method: &'static Method,
     epfd: i32,
     events: Vec<libc::epoll_event>,
-    wake: Notifier,
-    signals: Option<SignalPipe>,
+    internal: Internal,
     timing: Timing,
     precise: Precise,
-    generation: u64,
 }
 
 fn os(op: &'static str) -> impl Fn(sys::Errno) -> Error {
@@ -81,8 +78,8 @@ impl Epoll {
     /// nanosecond waits, `force_timerfd` the timerfd fallback at once.
     pub(crate) fn open(changelist: bool, precise: bool, force_timerfd: bool) -> Result<Epoll, Error> {
         let epfd = sys::epoll_create().map_err(os("epoll_create1"))?;
-        let wake = match Notifier::open() {
-            Ok(w) => w,
+        let internal = match Internal::open() {
+            Ok(i) => i,
             Err(e) => {
                 sys::close(epfd);
                 return Err(e);
@@ -92,13 +89,11 @@ impl Epoll {
             method: if changelist { &EPOLL_CHANGELIST } else { &EPOLL },
             epfd,
             events: vec![sys::EPOLL_EVENT_ZERO; INITIAL_EVENTS],
-            wake,
-            signals: None,
+            internal,
             timing: Timing::new(precise),
             precise: if precise { Precise::Pwait2 } else { Precise::Off },
-            generation: crate::fork_generation(),
         };
-        ep.watch_internal(ep.wake.fd())?;
+        ep.watch_internal_fds()?;
         if force_timerfd && precise {
             ep.use_timerfd()?;
         }
@@ -116,6 +111,14 @@ impl Epoll {
         .map_err(os("epoll_ctl"))
     }
 
+    /// Watches the notifier and the signal pipe.
+    fn watch_internal_fds(&mut self) -> Result<(), Error> {
+        for fd in self.internal.fds().into_iter().flatten() {
+            self.watch_internal(fd)?;
+        }
+        Ok(())
+    }
+
     fn use_timerfd(&mut self) -> Result<(), Error> {
         let fd = sys::timerfd().map_err(os("timerfd_create"))?;
         if let Err(e) = self.watch_internal(fd) {
@@ -127,9 +130,7 @@ impl Epoll {
     }
 
     fn is_internal(&self, fd: i32) -> bool {
-        fd == self.wake.fd()
-            || self.signals.as_ref().is_some_and(|s| s.fd() == fd)
-            || matches!(self.precise, Precise::Timerfd(t) if t == fd)
+        self.internal.is_internal(fd) || matches!(self.precise, Precise::Timerfd(t) if t == fd)
     }
 
     /// Applies one change with libevent's error recovery.
@@ -138,7 +139,7 @@ impl Epoll {
         if c.fd > i32::MAX as u32 || self.is_internal(fd) {
             return Err(Error::InvalidHandle(c.fd.into()));
         }
-        if self.forked() {
+        if self.internal.forked() {
             // The kernel object is the parent's: touch nothing until reinit.
             return Ok(());
         }
@@ -229,10 +230,6 @@ impl Epoll {
             };
         }
     }
-
-    fn forked(&self) -> bool {
-        self.generation != crate::fork_generation()
-    }
 }
 
 /// What epoll's bits mean to the loop (libevent's mapping), always with
@@ -284,27 +281,17 @@ impl evbase_core::Backend for Epoll {
             Err(libc::EINTR) => return Ok(()),
             Err(code) => return Err(Error::Os { op: "epoll_wait", code }),
         };
-        let mut woken = false;
-        let mut signalled = false;
+        let mut seen = Seen::default();
         for ev in &self.events[..n] {
             let (bits, data) = (ev.events, ev.u64);
             if data & INTERNAL == 0 {
                 sink.io(data as u32, readiness(bits));
-                continue;
-            }
-            let fd = data as i32;
-            if fd == self.wake.fd() {
-                woken = true;
-            } else if self.signals.as_ref().is_some_and(|s| s.fd() == fd) {
-                signalled = true;
+            } else {
+                // The timerfd only ends the wait: nothing to note.
+                self.internal.note(data as i32, &mut seen);
             }
         }
-        if woken {
-            self.wake.drain();
-        }
-        if signalled && let Some(s) = &self.signals {
-            s.drain(sink);
-        }
+        self.internal.finish(seen, sink);
         if n == self.events.len() && n < MAX_EVENTS {
             self.events.resize((n * 2).min(MAX_EVENTS), sys::EPOLL_EVENT_ZERO);
         }
@@ -312,24 +299,25 @@ impl evbase_core::Backend for Epoll {
     }
 
     fn add_signal(&mut self, signal: u32) -> Result<(), Error> {
-        if self.signals.is_none() {
-            let pipe = SignalPipe::open()?;
-            self.watch_internal(pipe.fd())?;
-            self.signals = Some(pipe);
+        if let Some(fd) = self.internal.open_signals()?
+            && let Err(e) = self.watch_internal(fd)
+        {
+            self.internal.close_signals();
+            return Err(e);
         }
-        self.signals.as_mut().map_or(Ok(()), |s| s.add(signal))
+        self.internal.add_signal(signal)
     }
 
     fn del_signal(&mut self, signal: u32) -> Result<(), Error> {
-        self.signals.as_mut().map_or(Ok(()), |s| s.del(signal))
+        self.internal.del_signal(signal)
     }
 
     fn waker(&self) -> Option<Waker> {
-        Some(self.wake.waker())
+        Some(self.internal.waker())
     }
 
     fn forked(&self) -> bool {
-        Epoll::forked(self)
+        self.internal.forked()
     }
 
     fn reinit(&mut self) -> Result<(), Error> {
@@ -337,19 +325,14 @@ impl evbase_core::Backend for Epoll {
         // The old epoll set is shared with the parent: close our copy only.
         sys::close(self.epfd);
         self.epfd = epfd;
-        self.wake.reopen()?;
-        self.watch_internal(self.wake.fd())?;
-        if let Some(s) = &mut self.signals {
-            s.reopen()?;
-            let fd = s.fd();
-            self.watch_internal(fd)?;
-        }
+        self.internal.reopen()?;
+        self.watch_internal_fds()?;
         if let Precise::Timerfd(tfd) = self.precise {
             sys::close(tfd);
             self.precise = Precise::Pwait2;
             self.use_timerfd()?;
         }
-        self.generation = crate::fork_generation();
+        self.internal.adopt();
         Ok(())
     }
 }

@@ -57,6 +57,7 @@ use evbase_core::{BaseFlags, Change, Config, Error, Inbox, Instant, Method, Plat
 mod clock;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod epoll;
+mod internal;
 #[cfg(kqueue)]
 mod kqueue;
 mod poll;

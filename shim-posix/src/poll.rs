@@ -10,9 +10,8 @@ use core::time::Duration;
 use evbase_core::{Change, Error, Features, Method, Sink, Waker, What};
 
 use crate::clock::Timing;
-use crate::signal::SignalPipe;
+use crate::internal::{Internal, Seen};
 use crate::sys;
-use crate::wake::Notifier;
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 const RDHUP: libc::c_short = libc::POLLRDHUP;
@@ -48,11 +47,9 @@ pub struct Poll {
     fds: Vec<libc::pollfd>,
     /// `index[fd]` is the fd's position in `fds` plus one, or 0.
     index: Vec<u32>,
-    wake: Notifier,
-    signals: Option<SignalPipe>,
+    internal: Internal,
     timing: Timing,
     start: usize,
-    generation: u64,
 }
 
 impl Poll {
@@ -61,13 +58,11 @@ impl Poll {
         let mut p = Poll {
             fds: Vec::with_capacity(32),
             index: Vec::new(),
-            wake: Notifier::open()?,
-            signals: None,
+            internal: Internal::open()?,
             timing: Timing::new(precise),
             start: 0,
-            generation: crate::fork_generation(),
         };
-        p.set(p.wake.fd(), libc::POLLIN);
+        p.watch_internal();
         Ok(p)
     }
 
@@ -100,8 +95,10 @@ impl Poll {
         }
     }
 
-    fn is_internal(&self, fd: i32) -> bool {
-        fd == self.wake.fd() || self.signals.as_ref().is_some_and(|s| s.fd() == fd)
+    fn watch_internal(&mut self) {
+        for fd in self.internal.fds().into_iter().flatten() {
+            self.set(fd, libc::POLLIN);
+        }
     }
 }
 
@@ -129,7 +126,7 @@ impl evbase_core::Backend for Poll {
 
     fn change(&mut self, c: &Change) -> Result<(), Error> {
         let fd = c.fd as i32;
-        if c.fd > i32::MAX as u32 || self.is_internal(fd) {
+        if c.fd > i32::MAX as u32 || self.internal.is_internal(fd) {
             return Err(Error::InvalidHandle(c.fd.into()));
         }
         let new = c.new & What::IO;
@@ -163,7 +160,7 @@ impl evbase_core::Backend for Poll {
             return Ok(());
         }
         self.start = (self.start + 1) % n;
-        let (mut woken, mut signalled) = (false, false);
+        let mut seen = Seen::default();
         for k in 0..n {
             if ready == 0 {
                 break;
@@ -173,58 +170,42 @@ impl evbase_core::Backend for Poll {
                 continue;
             }
             ready -= 1;
-            if pfd.fd == self.wake.fd() {
-                woken = true;
-            } else if self.signals.as_ref().is_some_and(|s| s.fd() == pfd.fd) {
-                signalled = true;
-            } else {
+            if !self.internal.note(pfd.fd, &mut seen) {
                 let what = readiness(pfd.revents);
                 if !what.is_empty() {
                     sink.io(pfd.fd as u32, what);
                 }
             }
         }
-        if woken {
-            self.wake.drain();
-        }
-        if signalled && let Some(s) = &self.signals {
-            s.drain(sink);
-        }
+        self.internal.finish(seen, sink);
         Ok(())
     }
 
     fn add_signal(&mut self, signal: u32) -> Result<(), Error> {
-        if self.signals.is_none() {
-            let pipe = SignalPipe::open()?;
-            self.set(pipe.fd(), libc::POLLIN);
-            self.signals = Some(pipe);
+        if let Some(fd) = self.internal.open_signals()? {
+            self.set(fd, libc::POLLIN);
         }
-        self.signals.as_mut().map_or(Ok(()), |s| s.add(signal))
+        self.internal.add_signal(signal)
     }
 
     fn del_signal(&mut self, signal: u32) -> Result<(), Error> {
-        self.signals.as_mut().map_or(Ok(()), |s| s.del(signal))
+        self.internal.del_signal(signal)
     }
 
     fn waker(&self) -> Option<Waker> {
-        Some(self.wake.waker())
+        Some(self.internal.waker())
     }
 
     fn forked(&self) -> bool {
-        self.generation != crate::fork_generation()
+        self.internal.forked()
     }
 
     fn reinit(&mut self) -> Result<(), Error> {
         self.fds.clear();
         self.index.clear();
-        self.wake.reopen()?;
-        self.set(self.wake.fd(), libc::POLLIN);
-        if let Some(s) = &mut self.signals {
-            s.reopen()?;
-            let fd = s.fd();
-            self.set(fd, libc::POLLIN);
-        }
-        self.generation = crate::fork_generation();
+        self.internal.reopen()?;
+        self.watch_internal();
+        self.internal.adopt();
         Ok(())
     }
 }

@@ -12,9 +12,8 @@ use core::time::Duration;
 use evbase_core::{Change, Error, Features, Method, Sink, Waker, What};
 
 use crate::clock::Timing;
-use crate::signal::SignalPipe;
+use crate::internal::{Internal, Seen};
 use crate::sys::{self, FdWord};
-use crate::wake::Notifier;
 
 /// `select`.
 pub static SELECT: Method = Method {
@@ -35,11 +34,9 @@ pub struct Select {
     out_write: Vec<FdWord>,
     /// The highest fd in either set, or -1.
     max_fd: i32,
-    wake: Notifier,
-    signals: Option<SignalPipe>,
+    internal: Internal,
     timing: Timing,
     start: usize,
-    generation: u64,
 }
 
 fn get(set: &[FdWord], fd: usize) -> bool {
@@ -63,13 +60,11 @@ impl Select {
             out_read: Vec::new(),
             out_write: Vec::new(),
             max_fd: -1,
-            wake: Notifier::open()?,
-            signals: None,
+            internal: Internal::open()?,
             timing: Timing::new(precise),
             start: 0,
-            generation: crate::fork_generation(),
         };
-        s.set(s.wake.fd(), true, false);
+        s.watch_internal();
         Ok(s)
     }
 
@@ -108,15 +103,17 @@ impl Select {
         -1
     }
 
-    fn is_internal(&self, fd: i32) -> bool {
-        fd == self.wake.fd() || self.signals.as_ref().is_some_and(|s| s.fd() == fd)
+    fn watch_internal(&mut self) {
+        for fd in self.internal.fds().into_iter().flatten() {
+            self.set(fd, true, false);
+        }
     }
 
     /// After `EBADF`: reports every watched fd that is closed as READ|WRITE.
     fn report_closed<K: Sink>(&self, sink: &mut K) {
         for fd in 0..=self.max_fd {
             let (r, w) = (get(&self.read, fd as usize), get(&self.write, fd as usize));
-            if (r || w) && !self.is_internal(fd) && !sys::is_open(fd) {
+            if (r || w) && !self.internal.is_internal(fd) && !sys::is_open(fd) {
                 sink.io(fd as u32, What::READ | What::WRITE);
             }
         }
@@ -130,7 +127,7 @@ impl evbase_core::Backend for Select {
 
     fn change(&mut self, c: &Change) -> Result<(), Error> {
         let fd = c.fd as i32;
-        if c.fd > i32::MAX as u32 || self.is_internal(fd) {
+        if c.fd > i32::MAX as u32 || self.internal.is_internal(fd) {
             return Err(Error::InvalidHandle(c.fd.into()));
         }
         self.set(fd, c.new.contains(What::READ), c.new.contains(What::WRITE));
@@ -156,7 +153,7 @@ impl evbase_core::Backend for Select {
             return Ok(());
         }
         self.start = (self.start + 1) % words;
-        let (mut woken, mut signalled) = (false, false);
+        let mut seen = Seen::default();
         for k in 0..words {
             if ready == 0 {
                 break;
@@ -176,44 +173,32 @@ impl evbase_core::Backend for Select {
                     what |= What::WRITE;
                     ready = ready.saturating_sub(1);
                 }
-                let fd = fd as i32;
-                if fd == self.wake.fd() {
-                    woken = true;
-                } else if self.signals.as_ref().is_some_and(|s| s.fd() == fd) {
-                    signalled = true;
-                } else {
+                if !self.internal.note(fd as i32, &mut seen) {
                     sink.io(fd as u32, what);
                 }
             }
         }
-        if woken {
-            self.wake.drain();
-        }
-        if signalled && let Some(s) = &self.signals {
-            s.drain(sink);
-        }
+        self.internal.finish(seen, sink);
         Ok(())
     }
 
     fn add_signal(&mut self, signal: u32) -> Result<(), Error> {
-        if self.signals.is_none() {
-            let pipe = SignalPipe::open()?;
-            self.set(pipe.fd(), true, false);
-            self.signals = Some(pipe);
+        if let Some(fd) = self.internal.open_signals()? {
+            self.set(fd, true, false);
         }
-        self.signals.as_mut().map_or(Ok(()), |s| s.add(signal))
+        self.internal.add_signal(signal)
     }
 
     fn del_signal(&mut self, signal: u32) -> Result<(), Error> {
-        self.signals.as_mut().map_or(Ok(()), |s| s.del(signal))
+        self.internal.del_signal(signal)
     }
 
     fn waker(&self) -> Option<Waker> {
-        Some(self.wake.waker())
+        Some(self.internal.waker())
     }
 
     fn forked(&self) -> bool {
-        self.generation != crate::fork_generation()
+        self.internal.forked()
     }
 
     fn reinit(&mut self) -> Result<(), Error> {
@@ -221,14 +206,9 @@ impl evbase_core::Backend for Select {
             v.fill(0);
         }
         self.max_fd = -1;
-        self.wake.reopen()?;
-        self.set(self.wake.fd(), true, false);
-        if let Some(s) = &mut self.signals {
-            s.reopen()?;
-            let fd = s.fd();
-            self.set(fd, true, false);
-        }
-        self.generation = crate::fork_generation();
+        self.internal.reopen()?;
+        self.watch_internal();
+        self.internal.adopt();
         Ok(())
     }
 }
@@ -240,7 +220,9 @@ mod tests {
     #[test]
     fn sets_grow_and_track_max() {
         let mut s = Select::open(false).unwrap();
-        let wake = s.wake.fd();
+        let [Some(wake), None] = s.internal.fds() else {
+            panic!("a fresh select watches its notifier only")
+        };
         s.set(5000, true, false);
         assert_eq!(s.max_fd, 5000);
         assert!(s.read.len() * BITS > 5000);
