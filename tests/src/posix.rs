@@ -6,10 +6,13 @@
 //! share: counting open fds, raising the fd limit, per-thread CPU time,
 //! and running a test case in a child process.
 
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
-use evbase_core::{BaseFlags, Config, Error};
-use evbase_posix::PosixPlatform;
+use evbase_core::{BaseFlags, Callback, Config, Error, EventBase, EventId, Growable, Source, What};
+use evbase_posix::{PosixPlatform, Remote};
 
 use crate::TestPlatform;
 
@@ -97,6 +100,27 @@ const NOSIGNAL: i32 = libc::MSG_NOSIGNAL;
     target_os = "netbsd"
 )))]
 const NOSIGNAL: i32 = 0;
+
+/// A base for `variant` with a remote queue, and a persistent user event
+/// that counts its callbacks: what the cross-thread wake-up cases share.
+///
+/// # Panics
+/// When the variant cannot be opened.
+pub fn remote_base(variant: &str) -> (EventBase<PosixPlatform, Growable>, Arc<Remote>, EventId, Rc<Cell<u32>>) {
+    let remote = Arc::new(Remote::new());
+    let config = posix_variant(variant).unwrap();
+    let mut base = EventBase::with_config(PosixPlatform::new().with_remote(remote.clone()), &config).unwrap();
+    let hits = Rc::new(Cell::new(0));
+    let h = hits.clone();
+    let ev = base
+        .new_event(
+            Source::None,
+            What::READ | What::PERSIST,
+            Callback::new(move |_, _, _| h.set(h.get() + 1)),
+        )
+        .unwrap();
+    (base, remote, ev, hits)
+}
 
 /// Non-blocking send without `SIGPIPE`: bytes sent, or `None` (would block,
 /// or failed).

@@ -14,7 +14,7 @@ mod unix {
     use std::time::Duration;
 
     use evbase_core::{Callback, Error, EventBase, EventId, Exit, Growable, LoopFlags, Source, What};
-    use evbase_posix::{PosixPlatform, Remote};
+    use evbase_posix::PosixPlatform;
     use evbase_tests::posix::{self, raise, recv, send, wait_child};
     use evbase_tests::{TestPlatform, new_base};
 
@@ -150,18 +150,7 @@ mod unix {
     /// reinitialises and gets a fresh notifier that wakes its own loop; the
     /// parent's loop is not woken by the child's notifications.
     fn forking_notify(variant: &str) {
-        let remote = std::sync::Arc::new(Remote::new());
-        let config = posix::posix_variant(variant).unwrap();
-        let mut b = Base::with_config(PosixPlatform::new().with_remote(remote.clone()), &config).unwrap();
-        let hits = counter();
-        let h = hits.clone();
-        let ev = b
-            .new_event(
-                Source::None,
-                What::READ | What::PERSIST,
-                Cb::new(move |_, _, _| h.set(h.get() + 1)),
-            )
-            .unwrap();
+        let (mut b, remote, ev, hits) = posix::remote_base(variant);
         let r2 = remote.clone();
         let pid = fork_child(|| {
             b.reinit().unwrap();

@@ -647,18 +647,7 @@ fn check_timers(b: &mut Base, variant: &str, label: &str) {
 /// select too: the loop then goes back to sleep, it does not spin).
 fn remote_wakeup(variant: &str) {
     let _g = shared();
-    let remote = std::sync::Arc::new(evbase_posix::Remote::new());
-    let config = posix_variant(variant).unwrap();
-    let mut b = Base::with_config(PosixPlatform::new().with_remote(remote.clone()), &config).unwrap();
-    let hits = counter();
-    let h = hits.clone();
-    let ev = b
-        .new_event(
-            Source::None,
-            What::READ | What::PERSIST,
-            Cb::new(move |_, _, _| h.set(h.get() + 1)),
-        )
-        .unwrap();
+    let (mut b, remote, ev, hits) = posix::remote_base(variant);
     let r2 = remote.clone();
     let t = std::thread::spawn(move || {
         for _ in 0..5 {
