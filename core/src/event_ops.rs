@@ -6,7 +6,7 @@ use core::time::Duration;
 use crate::event::{Kind, Slot, state};
 use crate::platform::Platform;
 use crate::timers::CommonTimeout;
-use crate::{Callback, Error, EventBase, EventId, Pending, Source, Storage, What, duration_nanos};
+use crate::{Callback, Error, EventBase, EventId, Instant, Pending, Source, Storage, What, duration_nanos};
 
 impl<P: Platform, S: Storage> EventBase<P, S> {
     /// Makes an event (libevent's `event_new`): not pending until
@@ -66,12 +66,15 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     #[inline]
     pub fn add(&mut self, id: EventId, timeout: Option<Duration>) -> Result<(), Error> {
         let key = self.core.slots.check(id)?;
-        if let Some(t) = timeout
-            && self.add_heap_timer(key, t)
-        {
+        let Some(t) = timeout else {
+            return self.add_key(key, None);
+        };
+        // "now" is read once, before anything changes (registering takes no time).
+        let now = self.core.now();
+        if self.add_heap_timer(key, t, now) {
             return Ok(());
         }
-        self.add_key(key, timeout.map(|t| (t, 0)))
+        self.add_key(key, Some((t, 0, now)))
     }
 
     /// The common adds with a heap timer, without `add_key`'s generality:
@@ -81,10 +84,9 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// False, with nothing done, in every other case and when the heap is
     /// full (`add_key` then reports it).
     #[inline]
-    fn add_heap_timer(&mut self, key: u32, timeout: Duration) -> bool {
-        // Read first: `now` needs the whole core, the rest borrows fields.
+    fn add_heap_timer(&mut self, key: u32, timeout: Duration, now: Instant) -> bool {
         let interval = duration_nanos(timeout);
-        let deadline = self.core.now().saturating_add_nanos(interval);
+        let deadline = now.saturating_add_nanos(interval);
         let core = &mut self.core;
         let slot = core.slots.at_mut(key);
         let st = slot.state;
@@ -121,19 +123,20 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     pub fn add_common(&mut self, id: EventId, timeout: CommonTimeout) -> Result<(), Error> {
         let key = self.core.slots.check(id)?;
         self.check_common(timeout)?;
-        self.add_key(key, Some((timeout.duration(), timeout.queue())))
+        let now = self.core.now();
+        self.add_key(key, Some((timeout.duration(), timeout.queue(), now)))
     }
 
-    // Kept out of `add`, whose fast path then needs no big stack frame.
+    /// Every add: `timeout` is the duration, where the timer goes (0 the
+    /// heap, else common queue index + 1) and the instant it runs from.
+    /// Kept out of `add`, whose fast path then needs no big stack frame.
     #[inline(never)]
-    pub(crate) fn add_key(&mut self, key: u32, timeout: Option<(Duration, u8)>) -> Result<(), Error> {
-        // "now" is read once, before anything changes (registering takes no time).
-        let now = timeout.map(|_| self.core.now());
+    pub(crate) fn add_key(&mut self, key: u32, timeout: Option<(Duration, u8, Instant)>) -> Result<(), Error> {
         let slot = self.core.slots.at(key);
         if slot.has(state::FINALIZING) {
             return Err(Error::Finalizing);
         }
-        if let Some((_, common)) = timeout {
+        if let Some((_, common, _)) = timeout {
             // Before anything changes: arming below cannot fail then.
             self.reserve_timer(key, common)?;
         }
@@ -142,7 +145,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         if wants_map && !slot.has(state::INSERTED) {
             self.register(key)?;
         }
-        if let Some((interval, common)) = timeout {
+        if let Some((interval, common, now)) = timeout {
             let slot = self.core.slots.at_mut(key);
             if slot.events.contains(What::PERSIST) {
                 slot.interval = duration_nanos(interval);
@@ -154,7 +157,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 self.core.deactivate(key);
             }
             self.set_timer_kind(key, common);
-            let deadline = now.unwrap_or_else(|| self.core.now()).saturating_add(interval);
+            let deadline = now.saturating_add(interval);
             self.schedule(key, deadline)?;
         }
         Ok(())
@@ -392,7 +395,8 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             self.core.activate(id.index, What::TIMEOUT, 1);
             Ok(())
         } else {
-            self.add_key(id.index, timeout.map(|t| (t, 0)))
+            let arm = timeout.map(|t| (t, 0, self.core.now()));
+            self.add_key(id.index, arm)
         };
         match done {
             Ok(()) => Ok(id),

@@ -189,9 +189,7 @@ pub(crate) fn clock_gettime(id: libc::clockid_t) -> Result<u64, Errno> {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: `ts` is a valid timespec to write into.
     syscall!(unsafe { libc::clock_gettime(id, &mut ts) })?;
-    Ok((ts.tv_sec as u64)
-        .saturating_mul(1_000_000_000)
-        .saturating_add(ts.tv_nsec as u64))
+    Ok(nanos(ts))
 }
 
 /// The resolution of clock `id`, in nanoseconds.
@@ -199,9 +197,15 @@ pub(crate) fn clock_getres(id: libc::clockid_t) -> Result<u64, Errno> {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: `ts` is a valid timespec to write into.
     syscall!(unsafe { libc::clock_getres(id, &mut ts) })?;
-    Ok((ts.tv_sec as u64)
+    Ok(nanos(ts))
+}
+
+/// A clock reading in nanoseconds, saturating.
+#[inline]
+fn nanos(ts: libc::timespec) -> u64 {
+    (ts.tv_sec as u64)
         .saturating_mul(1_000_000_000)
-        .saturating_add(ts.tv_nsec as u64))
+        .saturating_add(ts.tv_nsec as u64)
 }
 
 /// A `timespec` for `d`, saturating at the largest `time_t`.
