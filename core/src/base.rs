@@ -596,8 +596,7 @@ impl<P: Platform, S: Storage> Core<P, S> {
 
     /// Takes slot `key` off the active or active-later queue.
     pub(crate) fn deactivate(&mut self, key: u32) {
-        // Empty queues (a del outside the loop) need no look at the links.
-        if !self.queues.is_empty() && self.queues.remove(key) {
+        if self.queues.remove(key) {
             let st = self.slots.at(key).state;
             self.counts.del_member(st);
         }

@@ -154,6 +154,11 @@ impl<S: Storage> ActiveQueues<S> {
     /// Takes `key` out of whichever queue holds it; returns whether one did.
     #[inline]
     pub fn remove(&mut self, key: u32) -> bool {
+        // Nothing queued (every del outside the loop): no look at the links.
+        self.len != 0 && self.remove_queued(key)
+    }
+
+    fn remove_queued(&mut self, key: u32) -> bool {
         let Some(st) = self.links.tag(key) else {
             return false;
         };
