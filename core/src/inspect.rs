@@ -5,9 +5,43 @@ use core::ops::ControlFlow;
 
 use crate::event::state;
 use crate::platform::Platform;
-use crate::{EventBase, EventInfo, Source, Storage, What};
+use crate::event::Kind;
+use crate::{Error, EventBase, EventId, EventInfo, Source, Storage, What};
 
 impl<P: Platform, S: Storage> EventBase<P, S> {
+    /// Whether the event is neither pending (registered or timed) nor
+    /// active (now or later): what it does next is up to its owner.
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`].
+    pub fn is_idle(&self, id: EventId) -> Result<bool, Error> {
+        let key = self.core.slots.check(id)?;
+        let slot = self.core.slots.at(key);
+        Ok(slot.state & (state::INSERTED | state::TIMEOUT) == 0 && !self.core.queues.is_queued(key))
+    }
+
+    /// Whether the event is active or active-later (its callback is due).
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`].
+    pub fn is_active(&self, id: EventId) -> Result<bool, Error> {
+        let key = self.core.slots.check(id)?;
+        Ok(self.core.queues.is_queued(key))
+    }
+
+    /// The user word of an event made with [`Callback::from_fn`](crate::Callback::from_fn)
+    /// (`None` for other callbacks, or while the callback runs and has been
+    /// taken out of its slot).
+    ///
+    /// # Errors
+    /// [`Error::StaleEvent`].
+    pub fn callback_word(&self, id: EventId) -> Result<Option<usize>, Error> {
+        Ok(match self.core.slots.get(id)?.callback {
+            Kind::Fn(_, word) => Some(word),
+            _ => None,
+        })
+    }
+
     /// Calls `f` once for each event that is pending or active, internal
     /// ones included, in slot order (libevent's `event_base_foreach_event`).
     /// A `Break` stops the walk and is returned.

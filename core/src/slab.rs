@@ -18,6 +18,23 @@ impl EventId {
     pub fn index(self) -> u32 {
         self.index
     }
+
+    /// The id as three words, to keep in foreign memory (the C library
+    /// stores it inside libevent's `struct event`).
+    pub fn to_raw(self) -> [u32; 3] {
+        [self.index, self.generation, self.base]
+    }
+
+    /// An id from [`to_raw`](Self::to_raw)'s words. Any words are safe: ids
+    /// that name no live event of the base they are used with are
+    /// [`Error::StaleEvent`](crate::Error::StaleEvent).
+    pub fn from_raw(raw: [u32; 3]) -> Self {
+        EventId {
+            index: raw[0],
+            generation: raw[1],
+            base: raw[2],
+        }
+    }
 }
 
 struct Entry<T> {
