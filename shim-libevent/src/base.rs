@@ -1,0 +1,358 @@
+//! `struct event_base`: one evbase base and what C needs beside it, and the
+//! rule for reaching it from any thread.
+//!
+//! A base is reached in one of three ways:
+//! - from inside one of its own callbacks, on the thread running its loop:
+//!   through the core base the callback was handed (no lock; the loop
+//!   holds the only `&mut`);
+//! - from any thread while no loop runs: under the base's lock;
+//! - from another thread while the loop runs: the request is queued
+//!   ([`Cross`]) and an internal event is activated to apply it on the
+//!   loop thread, as libevent's notification does.
+
+use std::cell::{Cell, UnsafeCell};
+use std::collections::VecDeque;
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+use evbase_core::{Callback, CommonTimeout, EventId, What};
+use evbase_std::{CoreBase, Remote};
+
+use crate::layout::Event;
+
+/// The C type `struct event_base`: opaque to C.
+#[repr(C)]
+pub struct RawBase {
+    _opaque: [u8; 0],
+}
+
+/// A request from another thread, applied on the loop thread.
+#[derive(Clone, Copy)]
+pub(crate) enum CrossOp {
+    Add(*mut Event, Option<Duration>),
+    Del(*mut Event),
+    Active(*mut Event, i16, i16),
+    RemoveTimer(*mut Event),
+    Exit(Option<Duration>),
+}
+
+/// The queue of [`CrossOp`]s and how far it has been applied.
+#[derive(Default)]
+pub(crate) struct Cross {
+    ops: VecDeque<CrossOp>,
+    queued: u64,
+    applied: u64,
+}
+
+/// A base as C sees it.
+pub struct CBase {
+    base: UnsafeCell<evbase_std::EventBase>,
+    /// Held while a thread uses `base` outside a callback, and for the
+    /// whole of a loop run.
+    lock: Mutex<()>,
+    /// The id of the thread running the loop ([`thread_id`]), or 0.
+    loop_thread: AtomicU64,
+    remote: Remote,
+    cross: Mutex<Cross>,
+    cross_done: Condvar,
+    /// The internal event that applies [`Cross`] requests on the loop.
+    drain: EventId,
+    /// The common timeouts handed out, at stable addresses (C keeps the
+    /// pointer `event_base_init_common_timeout` returns).
+    pub(crate) common: Mutex<Vec<(Box<libc::timeval>, CommonTimeout)>>,
+}
+
+// SAFETY: `base` is only touched under `lock` or by the thread running the
+// loop (which holds `lock` for the whole run); the raw event pointers in
+// `cross` are only dereferenced on the loop thread, as libevent's own
+// cross-thread requests are.
+unsafe impl Sync for CBase {}
+// SAFETY: as above; a base may be freed from any thread while no loop runs.
+unsafe impl Send for CBase {}
+
+thread_local! {
+    static THREAD_ID: Cell<u64> = const { Cell::new(0) };
+    /// The innermost loop this thread runs: its C base and, once a callback
+    /// has started, the core base that callback was handed.
+    static RUNNING: Cell<(*const CBase, *mut CoreBase)> = const { Cell::new((std::ptr::null(), std::ptr::null_mut())) };
+}
+
+/// A small number naming the calling thread (never 0).
+pub(crate) fn thread_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    THREAD_ID.with(|id| {
+        if id.get() == 0 {
+            id.set(NEXT.fetch_add(1, Ordering::Relaxed));
+        }
+        id.get()
+    })
+}
+
+/// Records that a callback of the loop this thread runs was handed `core`:
+/// calls from the callback into the same base go through it.
+#[inline]
+pub(crate) fn enter_callback(core: &mut CoreBase) {
+    RUNNING.with(|r| {
+        let (base, _) = r.get();
+        r.set((base, core as *mut CoreBase));
+    });
+}
+
+/// How a caller reaches a base now.
+pub(crate) enum Access<'a> {
+    /// Directly (the guard, if any, is held until the access ends).
+    Direct(&'a mut CoreBase, Option<MutexGuard<'a, ()>>),
+    /// Through the cross-thread queue: the loop runs on another thread.
+    Cross,
+}
+
+impl CBase {
+    /// A new base with `config`, boxed for C.
+    pub(crate) fn create(config: &evbase_core::Config) -> Result<Box<CBase>, evbase_std::Error> {
+        let mut base = evbase_std::EventBase::with_config(config)?;
+        let remote = base.remote();
+        let core = base.core_mut();
+        let drain = core.new_event(evbase_core::Source::None, What::empty(), Callback::from_fn(drain_cross, 0))?;
+        core.set_priority(drain, 0)?;
+        Ok(Box::new(CBase {
+            base: UnsafeCell::new(base),
+            lock: Mutex::new(()),
+            loop_thread: AtomicU64::new(0),
+            remote,
+            cross: Mutex::new(Cross::default()),
+            cross_done: Condvar::new(),
+            drain,
+            common: Mutex::new(Vec::new()),
+        }))
+    }
+
+    /// The base behind a C pointer.
+    ///
+    /// # Safety
+    /// `raw` is NULL or a pointer returned by `event_base_new*` and not yet
+    /// freed.
+    pub(crate) unsafe fn from_raw<'a>(raw: *mut RawBase) -> Option<&'a CBase> {
+        // SAFETY: the caller's promise: NULL or a live `CBase`.
+        unsafe { (raw as *const CBase).as_ref() }
+    }
+
+    pub(crate) fn as_raw(&self) -> *mut RawBase {
+        self as *const CBase as *mut RawBase
+    }
+
+    /// The internal event that applies cross-thread requests.
+    pub(crate) fn drain_id(&self) -> EventId {
+        self.drain
+    }
+
+    /// Whether the calling thread runs this base's loop now.
+    pub(crate) fn on_loop_thread(&self) -> bool {
+        self.loop_thread.load(Ordering::Relaxed) == thread_id()
+    }
+
+    /// Reaches the base from the calling thread (see the module's doc).
+    pub(crate) fn access(&self) -> Access<'_> {
+        if self.on_loop_thread() {
+            let (base, core) = RUNNING.with(|r| r.get());
+            if std::ptr::eq(base, self) && !core.is_null() {
+                // SAFETY: `core` was handed to a callback of this base's
+                // loop, which runs on this thread and is now inside that
+                // callback (or a later one): the loop does not use its own
+                // `&mut` until the callback returns.
+                return Access::Direct(unsafe { &mut *core }, None);
+            }
+            return Access::Cross;
+        }
+        loop {
+            match self.lock.try_lock() {
+                Ok(guard) => {
+                    // SAFETY: the lock is held and no loop runs (a loop
+                    // holds the lock for its whole run).
+                    let core = unsafe { (*self.base.get()).core_mut() };
+                    if self.has_cross() {
+                        apply_cross(self, core);
+                    }
+                    return Access::Direct(core, Some(guard));
+                }
+                Err(std::sync::TryLockError::Poisoned(p)) => {
+                    let guard = p.into_inner();
+                    // SAFETY: as above.
+                    let core = unsafe { (*self.base.get()).core_mut() };
+                    return Access::Direct(core, Some(guard));
+                }
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    if self.loop_thread.load(Ordering::Acquire) != 0 {
+                        return Access::Cross;
+                    }
+                    // A short call from another thread holds it.
+                    std::thread::yield_now();
+                }
+            }
+        }
+    }
+
+    fn has_cross(&self) -> bool {
+        let cross = self.cross.lock().unwrap_or_else(|e| e.into_inner());
+        cross.applied < cross.queued
+    }
+
+    /// Queues `op` for the loop thread and wakes it; returns the request's
+    /// number for [`CBase::wait_cross`].
+    pub(crate) fn send_cross(&self, op: CrossOp) -> u64 {
+        let seq = {
+            let mut cross = self.cross.lock().unwrap_or_else(|e| e.into_inner());
+            cross.ops.push_back(op);
+            cross.queued += 1;
+            cross.queued
+        };
+        if self.remote.activate(self.drain, What::READ).is_err() {
+            // Only a full queue refuses; the loop applies the request at
+            // its next drain or run anyway.
+            crate::log::warn(format_args!("cross-thread request queued without a wake-up"));
+        }
+        seq
+    }
+
+    /// Waits until request `seq` has been applied (libevent's `event_del`
+    /// from another thread waits out a running callback; the drain runs
+    /// between callbacks). If the loop stops first, applies it here.
+    pub(crate) fn wait_cross(&self, seq: u64) {
+        let mut cross = self.cross.lock().unwrap_or_else(|e| e.into_inner());
+        while cross.applied < seq {
+            if self.loop_thread.load(Ordering::Acquire) == 0 {
+                drop(cross);
+                // Taking the base applies what is queued.
+                if let Access::Direct(_, guard) = self.access() {
+                    drop(guard);
+                }
+                cross = self.cross.lock().unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            cross = match self.cross_done.wait_timeout(cross, Duration::from_millis(5)) {
+                Ok((g, _)) => g,
+                Err(e) => e.into_inner().0,
+            };
+        }
+    }
+
+    /// The remote handle (break and exit from other threads).
+    pub(crate) fn remote(&self) -> &Remote {
+        &self.remote
+    }
+
+    /// Runs the loop with `flags` on the calling thread. `Err(())` when a
+    /// loop of this base already runs (libevent's reentrant invocation).
+    pub(crate) fn run_loop(&self, flags: evbase_core::LoopFlags) -> Result<Result<evbase_core::Exit, evbase_std::Error>, ()> {
+        if self.on_loop_thread() {
+            return Err(());
+        }
+        let guard = loop {
+            match self.lock.try_lock() {
+                Ok(g) => break g,
+                Err(std::sync::TryLockError::Poisoned(p)) => break p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    if self.loop_thread.load(Ordering::Acquire) != 0 {
+                        return Err(());
+                    }
+                    std::thread::yield_now();
+                }
+            }
+        };
+        self.loop_thread.store(thread_id(), Ordering::Release);
+        let saved = RUNNING.with(|r| r.replace((self as *const CBase, std::ptr::null_mut())));
+        // SAFETY: the lock is held for the whole run; calls from callbacks
+        // reach the base through the `&mut` the callback is handed.
+        let base = unsafe { &mut *self.base.get() };
+        if self.has_cross() {
+            apply_cross(self, base.core_mut());
+        }
+        let exit = base.run(flags);
+        RUNNING.with(|r| r.set(saved));
+        self.loop_thread.store(0, Ordering::Release);
+        drop(guard);
+        Ok(exit)
+    }
+
+    /// Takes the base apart (`event_base_free`): `finalize` runs pending
+    /// finalizers, as libevent's `event_base_free` does.
+    ///
+    /// # Safety
+    /// `this` came from [`CBase::create`] and is not used again.
+    pub(crate) unsafe fn destroy(this: *mut CBase, finalize: bool) {
+        // SAFETY: the caller's promise.
+        let b = unsafe { Box::from_raw(this) };
+        let CBase { base, .. } = *b;
+        let base = base.into_inner();
+        if finalize {
+            drop(base);
+        } else {
+            base.into_core().free_nofinalize();
+        }
+    }
+}
+
+/// Applies the queued cross-thread requests (the drain event's callback,
+/// and the first taker of the base after a loop stops).
+fn apply_cross(cbase: &CBase, core: &mut CoreBase) {
+    loop {
+        let op = {
+            let mut cross = cbase.cross.lock().unwrap_or_else(|e| e.into_inner());
+            match cross.ops.pop_front() {
+                Some(op) => op,
+                None => break,
+            }
+        };
+        match op {
+            CrossOp::Add(ev, timeout) => {
+                let _ = crate::event::add_direct(core, ev, timeout);
+            }
+            CrossOp::Del(ev) => {
+                let _ = crate::event::del_direct(core, ev);
+            }
+            CrossOp::Active(ev, res, ncalls) => crate::event::active_direct(core, ev, res, ncalls),
+            CrossOp::RemoveTimer(ev) => {
+                let _ = crate::event::remove_timer_direct(core, ev);
+            }
+            CrossOp::Exit(after) => {
+                let _ = core.loop_exit(after);
+            }
+        }
+        let mut cross = cbase.cross.lock().unwrap_or_else(|e| e.into_inner());
+        cross.applied += 1;
+        drop(cross);
+        cbase.cross_done.notify_all();
+    }
+}
+
+fn drain_cross(core: &mut CoreBase, _id: EventId, _what: What, _word: usize) {
+    let (cbase, _) = RUNNING.with(|r| r.get());
+    enter_callback(core);
+    // SAFETY: RUNNING holds the C base whose loop runs this callback.
+    if let Some(cbase) = unsafe { cbase.as_ref() } {
+        apply_cross(cbase, core);
+    }
+}
+
+/// Runs `f` on the base behind `raw` when it can be reached directly (no
+/// loop of it runs on another thread). `None` for NULL or when it cannot.
+pub(crate) fn with_core<R>(raw: *mut RawBase, f: impl FnOnce(&mut CoreBase) -> R) -> Option<R> {
+    // SAFETY: C hands us NULL or a base it got from event_base_new.
+    let cbase = unsafe { CBase::from_raw(raw) }?;
+    match cbase.access() {
+        Access::Direct(core, _guard) => Some(f(core)),
+        Access::Cross => None,
+    }
+}
+
+/// The C base of the loop this thread runs, if any.
+pub(crate) fn running_base() -> *const CBase {
+    RUNNING.with(|r| r.get().0)
+}
+
+/// A C `void *` that is never a real argument: `event_self_cbarg`.
+pub(crate) fn self_cbarg() -> *mut c_void {
+    static MARK: u8 = 0;
+    &MARK as *const u8 as *mut c_void
+}

@@ -1,0 +1,98 @@
+//! `struct event_config`: a boxed core [`Config`].
+
+use std::ffi::{CStr, c_char, c_int};
+
+use evbase_core::{BaseFlags, Config, Features};
+
+use crate::layout::Timeval;
+
+/// The C type `struct event_config`.
+#[repr(C)]
+pub struct RawConfig {
+    _opaque: [u8; 0],
+}
+
+impl RawConfig {
+    /// The config behind a C pointer.
+    ///
+    /// # Safety
+    /// NULL or a pointer from `event_config_new` not yet freed.
+    pub(crate) unsafe fn get<'a>(cfg: *const RawConfig) -> Option<&'a Config> {
+        // SAFETY: the caller's promise.
+        unsafe { (cfg as *const Config).as_ref() }
+    }
+
+    /// # Safety
+    /// As [`RawConfig::get`].
+    unsafe fn get_mut<'a>(cfg: *mut RawConfig) -> Option<&'a mut Config> {
+        // SAFETY: the caller's promise.
+        unsafe { (cfg as *mut Config).as_mut() }
+    }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn event_config_new() -> *mut RawConfig {
+    Box::into_raw(Box::new(Config::new())) as *mut RawConfig
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_config_free(cfg: *mut RawConfig) {
+    if !cfg.is_null() {
+        // SAFETY: a config from event_config_new, not used again.
+        drop(unsafe { Box::from_raw(cfg as *mut Config) });
+    }
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_config_avoid_method(cfg: *mut RawConfig, method: *const c_char) -> c_int {
+    // SAFETY: C passes NULL or a config.
+    let Some(c) = (unsafe { RawConfig::get_mut(cfg) }) else { return -1 };
+    if method.is_null() {
+        return -1;
+    }
+    // SAFETY: a NUL-terminated string from C.
+    let name = unsafe { CStr::from_ptr(method) }.to_string_lossy();
+    c.avoid_method(&name).map_or(-1, |_| 0)
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_config_require_features(cfg: *mut RawConfig, features: c_int) -> c_int {
+    // SAFETY: C passes NULL or a config.
+    let Some(c) = (unsafe { RawConfig::get_mut(cfg) }) else { return -1 };
+    c.require_features(Features::from_bits_truncate(features as u8));
+    0
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_config_set_flag(cfg: *mut RawConfig, flag: c_int) -> c_int {
+    // SAFETY: C passes NULL or a config.
+    let Some(c) = (unsafe { RawConfig::get_mut(cfg) }) else { return -1 };
+    c.set_flag(BaseFlags::from_bits_truncate(flag as u8));
+    0
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_config_set_num_cpus_hint(cfg: *mut RawConfig, cpus: c_int) -> c_int {
+    // SAFETY: C passes NULL or a config.
+    let Some(c) = (unsafe { RawConfig::get_mut(cfg) }) else { return -1 };
+    c.set_num_cpus_hint(cpus.max(0) as usize);
+    0
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_config_set_max_dispatch_interval(
+    cfg: *mut RawConfig,
+    max_interval: *const Timeval,
+    max_callbacks: c_int,
+    min_priority: c_int,
+) -> c_int {
+    // SAFETY: C passes NULL or a config.
+    let Some(c) = (unsafe { RawConfig::get_mut(cfg) }) else { return -1 };
+    // SAFETY: C passes NULL or a timeval.
+    let interval = unsafe { max_interval.as_ref() }.map(|tv| {
+        std::time::Duration::new(tv.tv_sec.max(0) as u64, tv.tv_usec.clamp(0, 999_999) as u32 * 1000)
+    });
+    let callbacks = (max_callbacks >= 0).then_some(max_callbacks as u32);
+    c.set_max_dispatch_interval(interval, callbacks, min_priority);
+    0
+}

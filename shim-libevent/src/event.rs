@@ -1,0 +1,627 @@
+//! `struct event` in the caller's memory: assign, add, del, active,
+//! pending, free, and the trampoline that calls C callbacks.
+//!
+//! A core event exists only while the C event is pending or active: `add`
+//! or `active` makes one (its user word is the `struct event *`), and it
+//! is freed as soon as it is neither — after `del`, or after the callback
+//! of a non-persistent event returns without adding it again. A program may
+//! then free or reuse the struct without telling the library, as libevent
+//! allows, and nothing leaks or dangles. The id kept in the struct goes
+//! stale; a stale id is simply "no core event".
+
+use std::ffi::{c_int, c_short, c_void};
+use std::time::Duration;
+
+use evbase_core::{Callback, Error, EventId, Source, What};
+use evbase_std::CoreBase;
+
+use crate::base::{Access, CBase, CrossOp, RawBase, enter_callback, self_cbarg};
+use crate::layout::{Event, EventCallbackFn, Timeval, evlist};
+use crate::{debug, log};
+
+/// The core id of a C event, if it has a live one on `core`.
+pub(crate) fn live_id(core: &CoreBase, ev: &Event) -> Option<EventId> {
+    let id = ev.core_id()?;
+    core.priority(id).is_ok().then_some(id)
+}
+
+/// The core id a C event names, live or not (for other modules).
+///
+/// # Safety
+/// `ev` is NULL or points to a `struct event`.
+pub(crate) unsafe fn core_id_of(ev: *mut Event) -> Option<EventId> {
+    // SAFETY: the caller's promise.
+    unsafe { ev.as_ref() }?.core_id()
+}
+
+/// What the core should watch for a C event.
+fn source_of(ev: &Event) -> Source {
+    let events = ev.events as u8;
+    if events & What::SIGNAL.bits() != 0 {
+        Source::Signal(ev.fd as u32)
+    } else if ev.fd >= 0 && events & What::IO.bits() != 0 {
+        Source::Fd(ev.fd as u32)
+    } else {
+        Source::None
+    }
+}
+
+/// The flags the core understands of a C event's `ev_events`.
+fn what_of(events: c_short) -> What {
+    What::from_bits_truncate(events as u8) & !What::FINALIZE
+}
+
+/// The C event's core id, making a core event for it if it has none.
+fn ensure_id(core: &mut CoreBase, ev: *mut Event) -> Result<EventId, Error> {
+    // SAFETY: `ev` is an assigned event the caller handed us.
+    let e = unsafe { &mut *ev };
+    if let Some(id) = live_id(core, e) {
+        return Ok(id);
+    }
+    let id = core.new_event(source_of(e), what_of(e.events), Callback::from_fn(trampoline, ev as usize))?;
+    let npri = core.npriorities();
+    let pri = (e.cb.pri as usize).min(npri - 1);
+    let _ = core.set_priority(id, pri);
+    e.set_core_id(Some(id));
+    Ok(id)
+}
+
+/// Frees the core event behind `id` if it is neither pending nor active.
+fn release_if_idle(core: &mut CoreBase, id: EventId) {
+    if core.is_idle(id) == Ok(true) {
+        let _ = core.free(id);
+    }
+}
+
+/// Refreshes the `ev_flags` that C may read from the core's state.
+fn mirror_flags(core: &mut CoreBase, ev: &mut Event) {
+    let mut flags = ev.cb.flags & (evlist::INIT | evlist::INTERNAL | evlist::FINALIZING);
+    if let Some(id) = live_id(core, ev)
+        && let Ok(p) = core.pending(id, What::all())
+    {
+        if p.what.intersects(What::IO | What::SIGNAL) {
+            flags |= evlist::INSERTED;
+        }
+        if p.what.contains(What::TIMEOUT) {
+            flags |= evlist::TIMEOUT;
+        }
+        if core.is_active(id) == Ok(true) {
+            flags |= evlist::ACTIVE;
+        }
+    }
+    ev.cb.flags = flags;
+}
+
+/// Calls a C event's callback (the core's plain callback for every C event).
+pub(crate) fn trampoline(core: &mut CoreBase, id: EventId, what: What, word: usize) {
+    enter_callback(core);
+    let ev = word as *mut Event;
+    let (callback, fd, arg, persist) = {
+        // SAFETY: the event is pending or active, so its storage is alive
+        // (libevent's rule: a program frees only events that are neither).
+        let e = unsafe { &mut *ev };
+        e.res = what.bits() as c_short;
+        let persist = e.events & What::PERSIST.bits() as c_short != 0;
+        let keep = if persist { evlist::INSERTED | evlist::TIMEOUT } else { 0 };
+        e.cb.flags &= !evlist::ACTIVE & !evlist::ACTIVE_LATER & (keep | evlist::INIT | evlist::INTERNAL | evlist::FINALIZING);
+        (e.callback(), e.fd, e.cb.arg, persist)
+    };
+    if let Some(callback) = callback {
+        // SAFETY: a C function of libevent's callback type, stored by
+        // event_assign; the arguments are the event's own.
+        unsafe { callback(fd, what.bits() as c_short, arg) };
+    }
+    // The callback may have freed or reused the struct: only the id is used now.
+    if !persist && !what.contains(What::SIGNAL) {
+        release_if_idle(core, id);
+    }
+}
+
+fn duration_of(tv: &Timeval) -> Duration {
+    if tv.tv_sec < 0 {
+        return Duration::ZERO;
+    }
+    let usec = tv.tv_usec.clamp(0, 999_999) as u32;
+    Duration::new(tv.tv_sec as u64, usec * 1000)
+}
+
+/// The timeout of `event_add`: `None` for NULL, or a common timeout.
+pub(crate) enum Timeout {
+    None,
+    After(Duration),
+    Common(evbase_core::CommonTimeout),
+}
+
+const COMMON_MASK: libc::suseconds_t = 0xf000_0000;
+const COMMON_MAGIC: libc::suseconds_t = 0x5000_0000;
+const COMMON_IDX_MASK: libc::suseconds_t = 0x0ff0_0000;
+const COMMON_IDX_SHIFT: u32 = 20;
+const MICROSECONDS_MASK: libc::suseconds_t = 0x000f_ffff;
+
+/// The `tv_usec` that names common timeout `idx` of `duration`.
+pub(crate) fn common_timeval(idx: usize, duration: Duration) -> Timeval {
+    Timeval {
+        tv_sec: duration.as_secs() as libc::time_t,
+        tv_usec: (duration.subsec_micros() as libc::suseconds_t & MICROSECONDS_MASK)
+            | COMMON_MAGIC
+            | ((idx as libc::suseconds_t) << COMMON_IDX_SHIFT),
+    }
+}
+
+fn timeout_of(cbase: &CBase, tv: *const Timeval) -> Timeout {
+    // SAFETY: C passes NULL or a timeval.
+    let Some(tv) = (unsafe { tv.as_ref() }) else { return Timeout::None };
+    if tv.tv_usec & COMMON_MASK == COMMON_MAGIC {
+        let idx = ((tv.tv_usec & COMMON_IDX_MASK) >> COMMON_IDX_SHIFT) as usize;
+        let common = cbase.common.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, handle)) = common.get(idx) {
+            return Timeout::Common(*handle);
+        }
+    }
+    Timeout::After(duration_of(tv))
+}
+
+/// `event_add` on the loop's side.
+pub(crate) fn add_direct(core: &mut CoreBase, ev: *mut Event, timeout: Option<Duration>) -> Result<(), Error> {
+    add_timeout(core, ev, match timeout {
+        Some(d) => Timeout::After(d),
+        None => Timeout::None,
+    })
+}
+
+fn add_timeout(core: &mut CoreBase, ev: *mut Event, timeout: Timeout) -> Result<(), Error> {
+    let fresh = {
+        // SAFETY: an assigned event the caller handed us.
+        let e = unsafe { &*ev };
+        live_id(core, e).is_none()
+    };
+    let id = ensure_id(core, ev)?;
+    let r = match timeout {
+        Timeout::None => core.add(id, None),
+        Timeout::After(d) => core.add(id, Some(d)),
+        Timeout::Common(c) => core.add_common(id, c),
+    };
+    // SAFETY: as above.
+    let e = unsafe { &mut *ev };
+    if let Timeout::After(d) = timeout
+        && e.events & What::PERSIST.bits() as c_short != 0
+    {
+        e.io_timeout = Timeval { tv_sec: d.as_secs() as libc::time_t, tv_usec: d.subsec_micros() as libc::suseconds_t };
+    }
+    if r.is_err() && fresh {
+        let _ = core.free(id);
+        e.set_core_id(None);
+    }
+    mirror_flags(core, e);
+    r
+}
+
+/// `event_del` on the loop's side.
+pub(crate) fn del_direct(core: &mut CoreBase, ev: *mut Event) -> Result<(), Error> {
+    // SAFETY: an assigned event the caller handed us.
+    let e = unsafe { &mut *ev };
+    let Some(id) = live_id(core, e) else {
+        e.cb.flags &= evlist::INIT | evlist::INTERNAL | evlist::FINALIZING;
+        return Ok(());
+    };
+    let r = core.del(id);
+    if r.is_ok() && core.running_event() != Some(id) {
+        release_if_idle(core, id);
+    }
+    mirror_flags(core, e);
+    r
+}
+
+/// `event_active` on the loop's side.
+pub(crate) fn active_direct(core: &mut CoreBase, ev: *mut Event, res: i16, ncalls: i16) {
+    let Ok(id) = ensure_id(core, ev) else { return };
+    let what = What::from_bits_truncate(res as u8);
+    let _ = core.active(id, what, ncalls.max(0) as u16);
+    // SAFETY: as in ensure_id.
+    let e = unsafe { &mut *ev };
+    e.cb.flags |= evlist::ACTIVE;
+}
+
+/// `event_remove_timer` on the loop's side.
+pub(crate) fn remove_timer_direct(core: &mut CoreBase, ev: *mut Event) -> Result<(), Error> {
+    // SAFETY: an assigned event the caller handed us.
+    let e = unsafe { &mut *ev };
+    if let Some(id) = live_id(core, e) {
+        core.remove_timer(id)?;
+        if core.running_event() != Some(id) {
+            release_if_idle(core, id);
+        }
+    }
+    e.cb.flags &= !evlist::TIMEOUT;
+    Ok(())
+}
+
+/// The base of an assigned event, or a warning and `None`.
+fn base_of<'a>(ev: *mut Event, what: &str) -> Option<&'a CBase> {
+    // SAFETY: C passes NULL or an event.
+    let Some(e) = (unsafe { ev.as_ref() }) else {
+        log::warn(format_args!("{what}: called with a NULL event"));
+        return None;
+    };
+    // SAFETY: an assigned event's base is a live base (libevent's rule).
+    let base = unsafe { CBase::from_raw(e.base as *mut RawBase) };
+    if base.is_none() {
+        log::warn(format_args!("{what}: event has no event_base set."));
+    }
+    base
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_assign(
+    ev: *mut Event,
+    base: *mut RawBase,
+    fd: c_int,
+    events: c_short,
+    callback: EventCallbackFn,
+    arg: *mut c_void,
+) -> c_int {
+    if ev.is_null() {
+        log::warn(format_args!("event_assign: called with a NULL event"));
+        return -1;
+    }
+    let base = if base.is_null() { crate::compat::current_base() } else { base };
+    // SAFETY: C passes NULL or a live base.
+    let Some(cbase) = (unsafe { CBase::from_raw(base) }) else {
+        log::warn(format_args!("event_assign: no event_base given and no current base"));
+        return -1;
+    };
+    let what = events as u8;
+    if what & What::SIGNAL.bits() != 0 && what & What::IO.bits() != 0 {
+        log::warn(format_args!("event_assign: EV_SIGNAL is not compatible with EV_READ, EV_WRITE or EV_CLOSED"));
+        return -1;
+    }
+    debug::assert_not_added(ev, "event_assign");
+    let npriorities = match cbase.access() {
+        Access::Direct(core, _guard) => {
+            // A struct re-assigned while it still has a core event (a
+            // misuse libevent leaves undefined): drop the old one.
+            // SAFETY: `ev` is non-NULL; the struct is the caller's.
+            if let Some(id) = live_id(core, unsafe { &*ev }) {
+                let _ = core.free(id);
+            }
+            core.npriorities()
+        }
+        Access::Cross => 1,
+    };
+    let arg = if arg == self_cbarg() { ev as *mut c_void } else { arg };
+    // SAFETY: `ev` points to caller memory of `struct event`'s size.
+    let e = unsafe { &mut *ev };
+    e.set_core_id(None);
+    e.timeout_pos = [0; 2];
+    e.private = [0; 2];
+    e.io_timeout = Timeval { tv_sec: 0, tv_usec: 0 };
+    e.timeout = Timeval { tv_sec: 0, tv_usec: 0 };
+    e.fd = fd;
+    e.base = base as *mut c_void;
+    e.events = events;
+    e.res = 0;
+    e.cb.flags = evlist::INIT;
+    e.cb.pri = (npriorities / 2) as u8;
+    e.cb.closure = if what & What::SIGNAL.bits() != 0 {
+        1
+    } else if what & What::PERSIST.bits() != 0 {
+        2
+    } else {
+        0
+    };
+    e.cb.callback = callback.map_or(std::ptr::null_mut(), |f| f as *mut c_void);
+    e.cb.arg = arg;
+    debug::note_assigned(ev);
+    0
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_new(
+    base: *mut RawBase,
+    fd: c_int,
+    events: c_short,
+    callback: EventCallbackFn,
+    arg: *mut c_void,
+) -> *mut Event {
+    let ev = crate::mm::malloc(std::mem::size_of::<Event>()) as *mut Event;
+    if ev.is_null() {
+        return ev;
+    }
+    // SAFETY: fresh memory of the right size; zeroed so that no stale magic is seen.
+    unsafe { std::ptr::write_bytes(ev, 0, 1) };
+    let arg = if arg == self_cbarg() { ev as *mut c_void } else { arg };
+    // SAFETY: as above.
+    if unsafe { event_assign(ev, base, fd, events, callback, arg) } != 0 {
+        // SAFETY: memory from mm::malloc, not handed out.
+        unsafe { crate::mm::free(ev as *mut c_void) };
+        return std::ptr::null_mut();
+    }
+    ev
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_free(ev: *mut Event) {
+    if ev.is_null() {
+        return;
+    }
+    debug::assert_assigned(ev, "event_free");
+    // SAFETY: a live event handed to us.
+    unsafe { event_del(ev) };
+    debug::note_unassigned(ev);
+    // SAFETY: event_free takes events from event_new (mm::malloc).
+    unsafe { crate::mm::free(ev as *mut c_void) };
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_add(ev: *mut Event, tv: *const Timeval) -> c_int {
+    let Some(cbase) = base_of(ev, "event_add") else { return -1 };
+    debug::assert_assigned(ev, "event_add");
+    let timeout = timeout_of(cbase, tv);
+    match cbase.access() {
+        Access::Direct(core, _guard) => match add_timeout(core, ev, timeout) {
+            Ok(()) => 0,
+            Err(e) => {
+                log::warn(format_args!("event_add: {e}"));
+                -1
+            }
+        },
+        Access::Cross => {
+            let d = match timeout {
+                Timeout::None => None,
+                Timeout::After(d) => Some(d),
+                Timeout::Common(c) => Some(c.duration()),
+            };
+            cbase.send_cross(CrossOp::Add(ev, d));
+            0
+        }
+    }
+}
+
+/// How `event_del` treats a callback running on another thread.
+#[derive(Clone, Copy, PartialEq)]
+enum Block {
+    Auto,
+    Always,
+    Never,
+}
+
+fn del(ev: *mut Event, block: Block) -> c_int {
+    let Some(cbase) = base_of(ev, "event_del") else { return -1 };
+    match cbase.access() {
+        Access::Direct(core, _guard) => match del_direct(core, ev) {
+            Ok(()) => 0,
+            Err(e) => {
+                log::warn(format_args!("event_del: {e}"));
+                -1
+            }
+        },
+        Access::Cross => {
+            let seq = cbase.send_cross(CrossOp::Del(ev));
+            // SAFETY: a live event handed to us.
+            let finalize = unsafe { (*ev).events } & What::FINALIZE.bits() as c_short != 0;
+            if block == Block::Always || (block == Block::Auto && !finalize) {
+                cbase.wait_cross(seq);
+            }
+            0
+        }
+    }
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_del(ev: *mut Event) -> c_int {
+    del(ev, Block::Auto)
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_del_block(ev: *mut Event) -> c_int {
+    del(ev, Block::Always)
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_del_noblock(ev: *mut Event) -> c_int {
+    del(ev, Block::Never)
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_remove_timer(ev: *mut Event) -> c_int {
+    let Some(cbase) = base_of(ev, "event_remove_timer") else { return -1 };
+    match cbase.access() {
+        Access::Direct(core, _guard) => remove_timer_direct(core, ev).map_or(-1, |()| 0),
+        Access::Cross => {
+            cbase.send_cross(CrossOp::RemoveTimer(ev));
+            0
+        }
+    }
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_active(ev: *mut Event, res: c_int, ncalls: c_short) {
+    let Some(cbase) = base_of(ev, "event_active") else { return };
+    debug::assert_assigned(ev, "event_active");
+    match cbase.access() {
+        Access::Direct(core, _guard) => active_direct(core, ev, res as i16, ncalls),
+        Access::Cross => {
+            cbase.send_cross(CrossOp::Active(ev, res as i16, ncalls));
+        }
+    }
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_pending(ev: *const Event, events: c_short, tv: *mut Timeval) -> c_int {
+    let Some(cbase) = base_of(ev as *mut Event, "event_pending") else { return 0 };
+    debug::assert_assigned(ev as *mut Event, "event_pending");
+    let asked = What::from_bits_truncate(events as u8);
+    let (what, wall) = match cbase.access() {
+        Access::Direct(core, _guard) => {
+            // SAFETY: an assigned event handed to us.
+            let e = unsafe { &*ev };
+            match live_id(core, e).map(|id| core.pending(id, asked)) {
+                Some(Ok(p)) => (p.what, p.wall_deadline),
+                _ => (What::empty(), None),
+            }
+        }
+        Access::Cross => {
+            // The loop runs elsewhere: answer from the flags it last set.
+            // SAFETY: as above.
+            let e = unsafe { &*ev };
+            let mut w = What::empty();
+            if e.cb.flags & evlist::INSERTED != 0 {
+                w |= what_of(e.events) & (What::IO | What::SIGNAL);
+            }
+            if e.cb.flags & evlist::TIMEOUT != 0 {
+                w |= What::TIMEOUT;
+            }
+            if e.cb.flags & evlist::ACTIVE != 0 {
+                w |= What::from_bits_truncate(e.res as u8);
+            }
+            (w & asked, None)
+        }
+    };
+    if let (Some(wall), false) = (wall, tv.is_null())
+        && what.contains(What::TIMEOUT)
+    {
+        // SAFETY: non-NULL output pointer from C.
+        unsafe {
+            *tv = Timeval { tv_sec: wall.as_secs() as libc::time_t, tv_usec: wall.subsec_micros() as libc::suseconds_t }
+        };
+    }
+    what.bits() as c_int
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_priority_set(ev: *mut Event, pri: c_int) -> c_int {
+    let Some(cbase) = base_of(ev, "event_priority_set") else { return -1 };
+    debug::assert_assigned(ev, "event_priority_set");
+    let Access::Direct(core, _guard) = cbase.access() else { return -1 };
+    if pri < 0 || pri as usize >= core.npriorities() {
+        return -1;
+    }
+    // SAFETY: an assigned event handed to us.
+    let e = unsafe { &mut *ev };
+    if e.cb.flags & evlist::ACTIVE != 0 {
+        return -1;
+    }
+    if let Some(id) = live_id(core, e)
+        && core.set_priority(id, pri as usize).is_err()
+    {
+        return -1;
+    }
+    e.cb.pri = pri as u8;
+    0
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_base_set(base: *mut RawBase, ev: *mut Event) -> c_int {
+    // SAFETY: C passes NULL or a live base.
+    let Some(cbase) = (unsafe { CBase::from_raw(base) }) else { return -1 };
+    if ev.is_null() {
+        return -1;
+    }
+    debug::assert_assigned(ev, "event_base_set");
+    // SAFETY: an assigned event handed to us.
+    let e = unsafe { &mut *ev };
+    if e.cb.flags & !(evlist::INIT) != 0 {
+        return -1;
+    }
+    let Access::Direct(core, _guard) = cbase.access() else { return -1 };
+    e.base = base as *mut c_void;
+    e.cb.pri = (core.npriorities() / 2) as u8;
+    0
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_initialized(ev: *const Event) -> c_int {
+    // SAFETY: C passes NULL or an event.
+    match unsafe { ev.as_ref() } {
+        Some(e) => (e.cb.flags & evlist::INIT != 0) as c_int,
+        None => 0,
+    }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn event_get_struct_event_size() -> usize {
+    std::mem::size_of::<Event>()
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn event_self_cbarg() -> *mut c_void {
+    self_cbarg()
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_get_fd(ev: *const Event) -> c_int {
+    // SAFETY: C passes an event.
+    unsafe { ev.as_ref() }.map_or(-1, |e| e.fd)
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_get_base(ev: *const Event) -> *mut RawBase {
+    // SAFETY: C passes an event.
+    unsafe { ev.as_ref() }.map_or(std::ptr::null_mut(), |e| e.base as *mut RawBase)
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_get_events(ev: *const Event) -> c_short {
+    // SAFETY: C passes an event.
+    unsafe { ev.as_ref() }.map_or(0, |e| e.events)
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_get_callback(ev: *const Event) -> EventCallbackFn {
+    // SAFETY: C passes an event.
+    unsafe { ev.as_ref() }.and_then(|e| e.callback())
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_get_callback_arg(ev: *const Event) -> *mut c_void {
+    // SAFETY: C passes an event.
+    unsafe { ev.as_ref() }.map_or(std::ptr::null_mut(), |e| e.cb.arg)
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_get_priority(ev: *const Event) -> c_int {
+    // SAFETY: C passes an event.
+    unsafe { ev.as_ref() }.map_or(-1, |e| e.cb.pri as c_int)
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_get_assignment(
+    ev: *const Event,
+    base_out: *mut *mut RawBase,
+    fd_out: *mut c_int,
+    events_out: *mut c_short,
+    callback_out: *mut EventCallbackFn,
+    arg_out: *mut *mut c_void,
+) {
+    // SAFETY: C passes an event.
+    let Some(e) = (unsafe { ev.as_ref() }) else { return };
+    // SAFETY: each output pointer is NULL or writable, as libevent documents.
+    unsafe {
+        if let Some(p) = base_out.as_mut() {
+            *p = e.base as *mut RawBase;
+        }
+        if let Some(p) = fd_out.as_mut() {
+            *p = e.fd;
+        }
+        if let Some(p) = events_out.as_mut() {
+            *p = e.events;
+        }
+        if let Some(p) = callback_out.as_mut() {
+            *p = e.callback();
+        }
+        if let Some(p) = arg_out.as_mut() {
+            *p = e.cb.arg;
+        }
+    }
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_debug_unassign(ev: *mut Event) {
+    if ev.is_null() {
+        return;
+    }
+    debug::assert_not_added(ev, "event_debug_unassign");
+    debug::note_unassigned(ev);
+    // SAFETY: an event handed to us.
+    unsafe { (*ev).cb.flags &= !evlist::INIT };
+}
