@@ -38,12 +38,11 @@ pub(crate) enum CrossOp {
     Exit(Option<Duration>),
 }
 
-/// The queue of [`CrossOp`]s and how far it has been applied.
+/// The queue of [`CrossOp`]s; the base counts how many were queued and
+/// applied, so that the loop's check is two atomic loads.
 #[derive(Default)]
 pub(crate) struct Cross {
     ops: VecDeque<CrossOp>,
-    queued: u64,
-    applied: u64,
 }
 
 /// A base as C sees it.
@@ -56,6 +55,8 @@ pub struct CBase {
     loop_thread: AtomicU64,
     remote: Remote,
     cross: Mutex<Cross>,
+    cross_queued: AtomicU64,
+    cross_applied: AtomicU64,
     cross_done: Condvar,
     /// The internal event that applies [`Cross`] requests on the loop.
     drain: EventId,
@@ -122,6 +123,8 @@ impl CBase {
             loop_thread: AtomicU64::new(0),
             remote,
             cross: Mutex::new(Cross::default()),
+            cross_queued: AtomicU64::new(0),
+            cross_applied: AtomicU64::new(0),
             cross_done: Condvar::new(),
             drain,
             common: Mutex::new(Vec::new()),
@@ -193,9 +196,9 @@ impl CBase {
         }
     }
 
+    #[inline]
     fn has_cross(&self) -> bool {
-        let cross = self.cross.lock().unwrap_or_else(|e| e.into_inner());
-        cross.applied < cross.queued
+        self.cross_applied.load(Ordering::Acquire) < self.cross_queued.load(Ordering::Acquire)
     }
 
     /// Queues `op` for the loop thread and wakes it; returns the request's
@@ -204,8 +207,7 @@ impl CBase {
         let seq = {
             let mut cross = self.cross.lock().unwrap_or_else(|e| e.into_inner());
             cross.ops.push_back(op);
-            cross.queued += 1;
-            cross.queued
+            self.cross_queued.fetch_add(1, Ordering::AcqRel) + 1
         };
         if self.remote.activate(self.drain, What::READ).is_err() {
             // Only a full queue refuses; the loop applies the request at
@@ -220,7 +222,7 @@ impl CBase {
     /// between callbacks). If the loop stops first, applies it here.
     pub(crate) fn wait_cross(&self, seq: u64) {
         let mut cross = self.cross.lock().unwrap_or_else(|e| e.into_inner());
-        while cross.applied < seq {
+        while self.cross_applied.load(Ordering::Acquire) < seq {
             if self.loop_thread.load(Ordering::Acquire) == 0 {
                 drop(cross);
                 // Taking the base applies what is queued.
@@ -319,8 +321,10 @@ fn apply_cross(cbase: &CBase, core: &mut CoreBase) {
                 let _ = core.loop_exit(after);
             }
         }
-        let mut cross = cbase.cross.lock().unwrap_or_else(|e| e.into_inner());
-        cross.applied += 1;
+        // Counted under the queue's lock, so that a waiter between its
+        // check and its wait cannot miss the notification.
+        let cross = cbase.cross.lock().unwrap_or_else(|e| e.into_inner());
+        cbase.cross_applied.fetch_add(1, Ordering::AcqRel);
         drop(cross);
         cbase.cross_done.notify_all();
     }
