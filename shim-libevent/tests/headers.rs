@@ -91,8 +91,6 @@ const LEFT_OUT: &[(&str, &str, &str)] = &[
         "address parsing (DNS, HTTP, listener)",
     ),
     ("event2/util.h", "evutil_sockaddr_cmp", "address comparison (DNS)"),
-    ("event2/util.h", "evutil_make_listen_socket_ipv6only", "listener helper"),
-    ("event2/util.h", "evutil_date_rfc1123", "HTTP date formatting"),
     (
         "event2/event-config.h",
         "EVENT__HAVE_OPENSSL",

@@ -10,12 +10,11 @@
  * uses.  The resolver half (evutil_getaddrinfo and its relatives and the
  * EVUTIL_EAI_* / EVUTIL_AI_* codes; only the type name evutil_addrinfo is
  * kept, because libevent's internal headers use it), the address parsers
- * and printers (evutil_inet_*, evutil_parse_sockaddr_port, evutil_sockaddr_cmp),
- * evutil_make_listen_socket_ipv6only and evutil_date_rfc1123 belong to
- * libevent's DNS, listener and HTTP layers and are not declared here: a
- * program that needs them does not build against evbase, rather than
- * failing at run time.  Everything that is declared has libevent's exact
- * type.
+ * and printers (evutil_inet_*, evutil_parse_sockaddr_port and
+ * evutil_sockaddr_cmp) belong to libevent's DNS, listener and HTTP layers
+ * and are not declared here: a program that needs them does not build
+ * against evbase, rather than failing at run time.  Everything that is
+ * declared has libevent's exact type.
  */
 #ifndef EVENT2_UTIL_H_INCLUDED_
 #define EVENT2_UTIL_H_INCLUDED_
@@ -246,6 +245,12 @@ struct evutil_monotonic_timer;
 #define EV_MONOT_PRECISE  1
 #define EV_MONOT_FALLBACK 2
 
+/* Formats *tm (UTC) as an HTTP date, "Sun, 06 Nov 1994 08:49:37 GMT",
+ * into date; returns the length written, or the length needed when datelen
+ * is too small.  tm NULL means now. */
+EVENT2_EXPORT_SYMBOL int
+evutil_date_rfc1123(char *date, const size_t datelen, const struct tm *tm);
+
 /* A new clock, or NULL when out of memory. */
 EVENT2_EXPORT_SYMBOL
 struct evutil_monotonic_timer * evutil_monotonic_timer_new(void);
@@ -286,6 +291,11 @@ int evutil_make_listen_socket_reuseable(evutil_socket_t sock);
 /* Lets several listeners share one port (SO_REUSEPORT). */
 EVENT2_EXPORT_SYMBOL
 int evutil_make_listen_socket_reuseable_port(evutil_socket_t sock);
+
+/* Makes an AF_INET6 listener accept IPv6 only, not IPv4-mapped
+ * addresses (IPV6_V6ONLY). */
+EVENT2_EXPORT_SYMBOL
+int evutil_make_listen_socket_ipv6only(evutil_socket_t sock);
 
 /* Closes the socket on exec(). */
 EVENT2_EXPORT_SYMBOL
