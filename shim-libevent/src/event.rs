@@ -58,7 +58,11 @@ fn ensure_id(core: &mut CoreBase, ev: *mut Event) -> Result<EventId, Error> {
     if let Some(id) = live_id(core, e) {
         return Ok(id);
     }
-    let id = core.new_event(source_of(e), what_of(e.events), Callback::from_fn(trampoline, ev as usize))?;
+    let id = core.new_event(
+        source_of(e),
+        what_of(e.events),
+        Callback::from_fn(trampoline, ev as usize),
+    )?;
     let npri = core.npriorities();
     let pri = (e.cb.pri as usize).min(npri - 1);
     let _ = core.set_priority(id, pri);
@@ -103,7 +107,8 @@ pub(crate) fn trampoline(core: &mut CoreBase, id: EventId, what: What, word: usi
         e.res = what.bits() as c_short;
         let persist = e.events & What::PERSIST.bits() as c_short != 0;
         let keep = if persist { evlist::INSERTED | evlist::TIMEOUT } else { 0 };
-        e.cb.flags &= !evlist::ACTIVE & !evlist::ACTIVE_LATER & (keep | evlist::INIT | evlist::INTERNAL | evlist::FINALIZING);
+        e.cb.flags &=
+            !evlist::ACTIVE & !evlist::ACTIVE_LATER & (keep | evlist::INIT | evlist::INTERNAL | evlist::FINALIZING);
         (e.callback(), e.fd, e.cb.arg, persist)
     };
     if let Some(callback) = callback {
@@ -150,7 +155,9 @@ pub(crate) fn common_timeval(idx: usize, duration: Duration) -> Timeval {
 
 fn timeout_of(cbase: &CBase, tv: *const Timeval) -> Timeout {
     // SAFETY: C passes NULL or a timeval.
-    let Some(tv) = (unsafe { tv.as_ref() }) else { return Timeout::None };
+    let Some(tv) = (unsafe { tv.as_ref() }) else {
+        return Timeout::None;
+    };
     if tv.tv_usec & COMMON_MASK == COMMON_MAGIC {
         let idx = ((tv.tv_usec & COMMON_IDX_MASK) >> COMMON_IDX_SHIFT) as usize;
         let common = cbase.common.lock().unwrap_or_else(|e| e.into_inner());
@@ -163,10 +170,14 @@ fn timeout_of(cbase: &CBase, tv: *const Timeval) -> Timeout {
 
 /// `event_add` on the loop's side.
 pub(crate) fn add_direct(core: &mut CoreBase, ev: *mut Event, timeout: Option<Duration>) -> Result<(), Error> {
-    add_timeout(core, ev, match timeout {
-        Some(d) => Timeout::After(d),
-        None => Timeout::None,
-    })
+    add_timeout(
+        core,
+        ev,
+        match timeout {
+            Some(d) => Timeout::After(d),
+            None => Timeout::None,
+        },
+    )
 }
 
 fn add_timeout(core: &mut CoreBase, ev: *mut Event, timeout: Timeout) -> Result<(), Error> {
@@ -186,7 +197,10 @@ fn add_timeout(core: &mut CoreBase, ev: *mut Event, timeout: Timeout) -> Result<
     if let Timeout::After(d) = timeout
         && e.events & What::PERSIST.bits() as c_short != 0
     {
-        e.io_timeout = Timeval { tv_sec: d.as_secs() as libc::time_t, tv_usec: d.subsec_micros() as libc::suseconds_t };
+        e.io_timeout = Timeval {
+            tv_sec: d.as_secs() as libc::time_t,
+            tv_usec: d.subsec_micros() as libc::suseconds_t,
+        };
     }
     if r.is_err() && fresh {
         let _ = core.free(id);
@@ -264,7 +278,11 @@ pub unsafe extern "C" fn event_assign(
         log::warn(format_args!("event_assign: called with a NULL event"));
         return -1;
     }
-    let base = if base.is_null() { crate::compat::current_base() } else { base };
+    let base = if base.is_null() {
+        crate::compat::current_base()
+    } else {
+        base
+    };
     // SAFETY: C passes NULL or a live base.
     let Some(cbase) = (unsafe { CBase::from_raw(base) }) else {
         log::warn(format_args!("event_assign: no event_base given and no current base"));
@@ -272,7 +290,9 @@ pub unsafe extern "C" fn event_assign(
     };
     let what = events as u8;
     if what & What::SIGNAL.bits() != 0 && what & What::IO.bits() != 0 {
-        log::warn(format_args!("event_assign: EV_SIGNAL is not compatible with EV_READ, EV_WRITE or EV_CLOSED"));
+        log::warn(format_args!(
+            "event_assign: EV_SIGNAL is not compatible with EV_READ, EV_WRITE or EV_CLOSED"
+        ));
         return -1;
     }
     debug::assert_not_added(ev, "event_assign");
@@ -354,7 +374,9 @@ pub unsafe extern "C" fn event_free(ev: *mut Event) {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_add(ev: *mut Event, tv: *const Timeval) -> c_int {
-    let Some(cbase) = base_of(ev, "event_add") else { return -1 };
+    let Some(cbase) = base_of(ev, "event_add") else {
+        return -1;
+    };
     debug::assert_assigned(ev, "event_add");
     let timeout = timeout_of(cbase, tv);
     match cbase.access() {
@@ -386,7 +408,9 @@ enum Block {
 }
 
 fn del(ev: *mut Event, block: Block) -> c_int {
-    let Some(cbase) = base_of(ev, "event_del") else { return -1 };
+    let Some(cbase) = base_of(ev, "event_del") else {
+        return -1;
+    };
     match cbase.access() {
         Access::Direct(core, _guard) => match del_direct(core, ev) {
             Ok(()) => 0,
@@ -424,7 +448,9 @@ pub unsafe extern "C" fn event_del_noblock(ev: *mut Event) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_remove_timer(ev: *mut Event) -> c_int {
-    let Some(cbase) = base_of(ev, "event_remove_timer") else { return -1 };
+    let Some(cbase) = base_of(ev, "event_remove_timer") else {
+        return -1;
+    };
     match cbase.access() {
         Access::Direct(core, _guard) => remove_timer_direct(core, ev).map_or(-1, |()| 0),
         Access::Cross => {
@@ -436,7 +462,9 @@ pub unsafe extern "C" fn event_remove_timer(ev: *mut Event) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_active(ev: *mut Event, res: c_int, ncalls: c_short) {
-    let Some(cbase) = base_of(ev, "event_active") else { return };
+    let Some(cbase) = base_of(ev, "event_active") else {
+        return;
+    };
     debug::assert_assigned(ev, "event_active");
     match cbase.access() {
         Access::Direct(core, _guard) => active_direct(core, ev, res as i16, ncalls),
@@ -448,7 +476,9 @@ pub unsafe extern "C" fn event_active(ev: *mut Event, res: c_int, ncalls: c_shor
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_pending(ev: *const Event, events: c_short, tv: *mut Timeval) -> c_int {
-    let Some(cbase) = base_of(ev as *mut Event, "event_pending") else { return 0 };
+    let Some(cbase) = base_of(ev as *mut Event, "event_pending") else {
+        return 0;
+    };
     debug::assert_assigned(ev as *mut Event, "event_pending");
     let asked = What::from_bits_truncate(events as u8);
     let (what, wall) = match cbase.access() {
@@ -482,7 +512,10 @@ pub unsafe extern "C" fn event_pending(ev: *const Event, events: c_short, tv: *m
     {
         // SAFETY: non-NULL output pointer from C.
         unsafe {
-            *tv = Timeval { tv_sec: wall.as_secs() as libc::time_t, tv_usec: wall.subsec_micros() as libc::suseconds_t }
+            *tv = Timeval {
+                tv_sec: wall.as_secs() as libc::time_t,
+                tv_usec: wall.subsec_micros() as libc::suseconds_t,
+            }
         };
     }
     what.bits() as c_int
@@ -490,9 +523,13 @@ pub unsafe extern "C" fn event_pending(ev: *const Event, events: c_short, tv: *m
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_priority_set(ev: *mut Event, pri: c_int) -> c_int {
-    let Some(cbase) = base_of(ev, "event_priority_set") else { return -1 };
+    let Some(cbase) = base_of(ev, "event_priority_set") else {
+        return -1;
+    };
     debug::assert_assigned(ev, "event_priority_set");
-    let Access::Direct(core, _guard) = cbase.access() else { return -1 };
+    let Access::Direct(core, _guard) = cbase.access() else {
+        return -1;
+    };
     if pri < 0 || pri as usize >= core.npriorities() {
         return -1;
     }
@@ -513,7 +550,9 @@ pub unsafe extern "C" fn event_priority_set(ev: *mut Event, pri: c_int) -> c_int
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_base_set(base: *mut RawBase, ev: *mut Event) -> c_int {
     // SAFETY: C passes NULL or a live base.
-    let Some(cbase) = (unsafe { CBase::from_raw(base) }) else { return -1 };
+    let Some(cbase) = (unsafe { CBase::from_raw(base) }) else {
+        return -1;
+    };
     if ev.is_null() {
         return -1;
     }
@@ -523,7 +562,9 @@ pub unsafe extern "C" fn event_base_set(base: *mut RawBase, ev: *mut Event) -> c
     if e.cb.flags & !(evlist::INIT) != 0 {
         return -1;
     }
-    let Access::Direct(core, _guard) = cbase.access() else { return -1 };
+    let Access::Direct(core, _guard) = cbase.access() else {
+        return -1;
+    };
     e.base = base as *mut c_void;
     e.cb.pri = (core.npriorities() / 2) as u8;
     0
@@ -624,4 +665,135 @@ pub unsafe extern "C" fn event_debug_unassign(ev: *mut Event) {
     debug::note_unassigned(ev);
     // SAFETY: an event handed to us.
     unsafe { (*ev).cb.flags &= !evlist::INIT };
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::{c_int, c_short, c_void};
+
+    use super::*;
+    use crate::base::with_core;
+    use crate::loop_api::{event_base_free, event_base_loop, event_base_new};
+
+    /// Core events of a base, the internal drain event included.
+    fn core_events(base: *mut RawBase) -> usize {
+        with_core(base, |c| c.memory().events).unwrap()
+    }
+
+    unsafe extern "C" fn count(_fd: c_int, _what: c_short, arg: *mut c_void) {
+        // SAFETY: the tests pass a `*mut u32`.
+        unsafe { *(arg as *mut u32) += 1 };
+    }
+
+    fn socketpair() -> [c_int; 2] {
+        let mut sv = [0; 2];
+        // SAFETY: a valid output array.
+        assert_eq!(
+            unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, sv.as_mut_ptr()) },
+            0
+        );
+        sv
+    }
+
+    #[test]
+    fn storage_of_an_idle_event_can_be_freed_without_telling() {
+        let base = event_base_new();
+        let idle = core_events(base);
+        let sv = socketpair();
+        let mut fired = 0u32;
+        let mut storage: Box<std::mem::MaybeUninit<Event>> = Box::new_zeroed();
+        let ev = storage.as_mut_ptr();
+        // SAFETY: `ev` is struct event storage; the arguments are valid.
+        unsafe {
+            assert_eq!(
+                event_assign(
+                    ev,
+                    base,
+                    sv[0],
+                    What::READ.bits() as c_short,
+                    Some(count),
+                    &mut fired as *mut u32 as *mut c_void
+                ),
+                0
+            );
+            assert_eq!(event_add(ev, std::ptr::null()), 0);
+        }
+        assert_eq!(core_events(base), idle + 1, "pending: one core event");
+        // SAFETY: writing one byte to our own socket.
+        assert_eq!(unsafe { libc::write(sv[1], b"x".as_ptr() as *const c_void, 1) }, 1);
+        // SAFETY: a live base.
+        assert_eq!(unsafe { event_base_loop(base, 1) }, 0);
+        assert_eq!(fired, 1);
+        assert_eq!(
+            core_events(base),
+            idle,
+            "a fired one-shot event keeps nothing in the core"
+        );
+        drop(storage);
+        // The same works again with fresh storage, and after a del.
+        let mut storage: Box<std::mem::MaybeUninit<Event>> = Box::new_zeroed();
+        let ev = storage.as_mut_ptr();
+        // SAFETY: as above.
+        unsafe {
+            assert_eq!(
+                event_assign(
+                    ev,
+                    base,
+                    sv[0],
+                    What::READ.bits() as c_short,
+                    Some(count),
+                    &mut fired as *mut u32 as *mut c_void
+                ),
+                0
+            );
+            let tv = Timeval { tv_sec: 10, tv_usec: 0 };
+            assert_eq!(event_add(ev, &tv), 0);
+            assert_eq!(
+                event_pending(ev, (What::READ | What::TIMEOUT).bits() as c_short, std::ptr::null_mut()),
+                (What::READ | What::TIMEOUT).bits() as c_int
+            );
+            assert_eq!(event_del(ev), 0);
+            assert_eq!(
+                event_pending(ev, What::all().bits() as c_short, std::ptr::null_mut()),
+                0
+            );
+        }
+        assert_eq!(core_events(base), idle, "a deleted event keeps nothing in the core");
+        drop(storage);
+        // SAFETY: a live base, freed once; our sockets.
+        unsafe {
+            event_base_free(base);
+            libc::close(sv[0]);
+            libc::close(sv[1]);
+        }
+    }
+
+    #[test]
+    fn flags_mirror_the_core_at_libevents_offsets() {
+        let base = event_base_new();
+        let mut storage: Box<std::mem::MaybeUninit<Event>> = Box::new_zeroed();
+        let ev = storage.as_mut_ptr();
+        let mut fired = 0u32;
+        // SAFETY: struct event storage and valid arguments.
+        unsafe {
+            assert_eq!(event_initialized(ev), 0, "zeroed memory is not an event");
+            event_assign(ev, base, -1, 0, Some(count), &mut fired as *mut u32 as *mut c_void);
+            assert_eq!((*ev).cb.flags, evlist::INIT);
+            let tv = Timeval { tv_sec: 5, tv_usec: 0 };
+            event_add(ev, &tv);
+            assert_eq!((*ev).cb.flags, evlist::INIT | evlist::TIMEOUT);
+            event_active(ev, What::WRITE.bits() as c_int, 1);
+            assert_eq!((*ev).cb.flags, evlist::INIT | evlist::TIMEOUT | evlist::ACTIVE);
+            assert_eq!(event_base_loop(base, 3), 0, "ONCE | NONBLOCK runs the active callback");
+            assert_eq!(fired, 1);
+            assert_eq!((*ev).res, What::WRITE.bits() as c_short);
+            assert_eq!(
+                (*ev).cb.flags,
+                evlist::INIT,
+                "a non-persistent event is not pending after its callback"
+            );
+            event_base_free(base);
+        }
+        drop(storage);
+    }
 }
