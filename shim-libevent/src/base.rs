@@ -115,7 +115,11 @@ impl CBase {
         let mut base = evbase_std::EventBase::with_config(config)?;
         let remote = base.remote();
         let core = base.core_mut();
-        let drain = core.new_event(evbase_core::Source::None, What::empty(), Callback::from_fn(drain_cross, 0))?;
+        let drain = core.new_event(
+            evbase_core::Source::None,
+            What::empty(),
+            Callback::from_fn(drain_cross, 0),
+        )?;
         core.set_priority(drain, 0)?;
         Ok(Box::new(CBase {
             base: UnsafeCell::new(base),
@@ -246,7 +250,10 @@ impl CBase {
 
     /// Runs the loop with `flags` on the calling thread. `Err(())` when a
     /// loop of this base already runs (libevent's reentrant invocation).
-    pub(crate) fn run_loop(&self, flags: evbase_core::LoopFlags) -> Result<Result<evbase_core::Exit, evbase_std::Error>, ()> {
+    pub(crate) fn run_loop(
+        &self,
+        flags: evbase_core::LoopFlags,
+    ) -> Result<Result<evbase_core::Exit, evbase_std::Error>, ()> {
         if self.on_loop_thread() {
             return Err(());
         }

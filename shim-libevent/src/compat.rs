@@ -19,7 +19,8 @@ pub(crate) fn current_base() -> *mut RawBase {
 
 /// Forgets `base` as the current base when it is freed.
 pub(crate) fn forget_base(base: *mut RawBase) {
-    let _ = event_global_current_base_.compare_exchange(base, std::ptr::null_mut(), Ordering::AcqRel, Ordering::Acquire);
+    let _ =
+        event_global_current_base_.compare_exchange(base, std::ptr::null_mut(), Ordering::AcqRel, Ordering::Acquire);
 }
 
 #[unsafe(no_mangle)]
@@ -80,7 +81,13 @@ pub extern "C" fn event_priority_init(n: c_int) -> c_int {
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn event_set(ev: *mut Event, fd: c_int, events: c_short, callback: EventCallbackFn, arg: *mut c_void) {
+pub unsafe extern "C" fn event_set(
+    ev: *mut Event,
+    fd: c_int,
+    events: c_short,
+    callback: EventCallbackFn,
+    arg: *mut c_void,
+) {
     // SAFETY: forwarded; a NULL base means the current one.
     unsafe { crate::event::event_assign(ev, current_base(), fd, events, callback, arg) };
 }

@@ -46,7 +46,9 @@ pub unsafe extern "C" fn event_config_free(cfg: *mut RawConfig) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_config_avoid_method(cfg: *mut RawConfig, method: *const c_char) -> c_int {
     // SAFETY: C passes NULL or a config.
-    let Some(c) = (unsafe { RawConfig::get_mut(cfg) }) else { return -1 };
+    let Some(c) = (unsafe { RawConfig::get_mut(cfg) }) else {
+        return -1;
+    };
     if method.is_null() {
         return -1;
     }
@@ -58,7 +60,9 @@ pub unsafe extern "C" fn event_config_avoid_method(cfg: *mut RawConfig, method: 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_config_require_features(cfg: *mut RawConfig, features: c_int) -> c_int {
     // SAFETY: C passes NULL or a config.
-    let Some(c) = (unsafe { RawConfig::get_mut(cfg) }) else { return -1 };
+    let Some(c) = (unsafe { RawConfig::get_mut(cfg) }) else {
+        return -1;
+    };
     c.require_features(Features::from_bits_truncate(features as u8));
     0
 }
@@ -66,7 +70,9 @@ pub unsafe extern "C" fn event_config_require_features(cfg: *mut RawConfig, feat
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_config_set_flag(cfg: *mut RawConfig, flag: c_int) -> c_int {
     // SAFETY: C passes NULL or a config.
-    let Some(c) = (unsafe { RawConfig::get_mut(cfg) }) else { return -1 };
+    let Some(c) = (unsafe { RawConfig::get_mut(cfg) }) else {
+        return -1;
+    };
     c.set_flag(BaseFlags::from_bits_truncate(flag as u8));
     0
 }
@@ -74,7 +80,9 @@ pub unsafe extern "C" fn event_config_set_flag(cfg: *mut RawConfig, flag: c_int)
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_config_set_num_cpus_hint(cfg: *mut RawConfig, cpus: c_int) -> c_int {
     // SAFETY: C passes NULL or a config.
-    let Some(c) = (unsafe { RawConfig::get_mut(cfg) }) else { return -1 };
+    let Some(c) = (unsafe { RawConfig::get_mut(cfg) }) else {
+        return -1;
+    };
     c.set_num_cpus_hint(cpus.max(0) as usize);
     0
 }
@@ -87,11 +95,12 @@ pub unsafe extern "C" fn event_config_set_max_dispatch_interval(
     min_priority: c_int,
 ) -> c_int {
     // SAFETY: C passes NULL or a config.
-    let Some(c) = (unsafe { RawConfig::get_mut(cfg) }) else { return -1 };
+    let Some(c) = (unsafe { RawConfig::get_mut(cfg) }) else {
+        return -1;
+    };
     // SAFETY: C passes NULL or a timeval.
-    let interval = unsafe { max_interval.as_ref() }.map(|tv| {
-        std::time::Duration::new(tv.tv_sec.max(0) as u64, tv.tv_usec.clamp(0, 999_999) as u32 * 1000)
-    });
+    let interval = unsafe { max_interval.as_ref() }
+        .map(|tv| std::time::Duration::new(tv.tv_sec.max(0) as u64, tv.tv_usec.clamp(0, 999_999) as u32 * 1000));
     let callbacks = (max_callbacks >= 0).then_some(max_callbacks as u32);
     c.set_max_dispatch_interval(interval, callbacks, min_priority);
     0

@@ -88,7 +88,10 @@ pub(crate) fn assert_assigned(ev: *mut Event, what: &str) {
     if !known {
         log::fatal(
             ERR_ABORT,
-            format_args!("{what} called on a non-initialized event {:p} (events: 0x{:x}, fd: {}, flags: 0x{:x})", ev as *const c_void, 0, -1, 0),
+            format_args!(
+                "{what} called on a non-initialized event {:p} (events: 0x{:x}, fd: {}, flags: 0x{:x})",
+                ev as *const c_void, 0, -1, 0
+            ),
         );
     }
 }
@@ -111,7 +114,10 @@ pub(crate) fn assert_not_added(ev: *mut Event, what: &str) {
     if flags & (evlist::INSERTED | evlist::TIMEOUT | evlist::ACTIVE) != 0 {
         log::fatal(
             ERR_ABORT,
-            format_args!("{what} called on an already added event {:p} (events: 0x{:x}, fd: {}, flags: 0x{:x})", ev as *const c_void, events, fd, flags),
+            format_args!(
+                "{what} called on an already added event {:p} (events: 0x{:x}, fd: {}, flags: 0x{:x})",
+                ev as *const c_void, events, fd, flags
+            ),
         );
     }
 }

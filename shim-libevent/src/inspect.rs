@@ -35,8 +35,12 @@ type ForeachFn = Option<unsafe extern "C" fn(*const RawBase, *const Event, *mut 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_base_foreach_event(base: *mut RawBase, f: ForeachFn, arg: *mut c_void) -> c_int {
     // SAFETY: C passes NULL or a live base.
-    let (Some(cbase), Some(f)) = (unsafe { CBase::from_raw(base) }, f) else { return -1 };
-    let Access::Direct(core, _guard) = cbase.access() else { return -1 };
+    let (Some(cbase), Some(f)) = (unsafe { CBase::from_raw(base) }, f) else {
+        return -1;
+    };
+    let Access::Direct(core, _guard) = cbase.access() else {
+        return -1;
+    };
     for (ev, _) in c_events(cbase, core) {
         // SAFETY: a pending or active event's struct is alive; `f` is the
         // caller's function (which must not change the base, as in libevent).
@@ -66,16 +70,24 @@ fn dump(cbase: &CBase, core: &mut CoreBase) -> String {
         }
         // SAFETY: a pending event's struct is alive.
         let e = unsafe { &**ev };
-        let gloss = if e.events & What::SIGNAL.bits() as i16 != 0 { "sig" } else { "fd " };
+        let gloss = if e.events & What::SIGNAL.bits() as i16 != 0 {
+            "sig"
+        } else {
+            "fd "
+        };
         let _ = write!(out, "  {:p} [{} {}]", *ev, gloss, e.fd);
-        flag_words(&mut out, e.events, &[
-            (What::READ.bits() as i16, " Read"),
-            (What::WRITE.bits() as i16, " Write"),
-            (What::CLOSED.bits() as i16, " EOF"),
-            (What::SIGNAL.bits() as i16, " Signal"),
-            (What::PERSIST.bits() as i16, " Persist"),
-            (What::ET.bits() as i16, " ET"),
-        ]);
+        flag_words(
+            &mut out,
+            e.events,
+            &[
+                (What::READ.bits() as i16, " Read"),
+                (What::WRITE.bits() as i16, " Write"),
+                (What::CLOSED.bits() as i16, " EOF"),
+                (What::SIGNAL.bits() as i16, " Signal"),
+                (What::PERSIST.bits() as i16, " Persist"),
+                (What::ET.bits() as i16, " ET"),
+            ],
+        );
         if info.deadline.is_some()
             && let Ok(p) = core.pending(info.id, What::TIMEOUT)
             && let Some(wall) = p.wall_deadline
@@ -89,15 +101,23 @@ fn dump(cbase: &CBase, core: &mut CoreBase) -> String {
         let Some(res) = info.active else { continue };
         // SAFETY: an active event's struct is alive.
         let e = unsafe { &**ev };
-        let gloss = if e.events & What::SIGNAL.bits() as i16 != 0 { "sig" } else { "fd " };
+        let gloss = if e.events & What::SIGNAL.bits() as i16 != 0 {
+            "sig"
+        } else {
+            "fd "
+        };
         let _ = write!(out, "  {:p} [{} {}, priority={}]", *ev, gloss, e.fd, info.priority);
-        flag_words(&mut out, res.bits() as i16, &[
-            (What::READ.bits() as i16, " Read"),
-            (What::WRITE.bits() as i16, " Write"),
-            (What::CLOSED.bits() as i16, " EOF"),
-            (What::SIGNAL.bits() as i16, " Signal"),
-            (What::TIMEOUT.bits() as i16, " Timeout"),
-        ]);
+        flag_words(
+            &mut out,
+            res.bits() as i16,
+            &[
+                (What::READ.bits() as i16, " Read"),
+                (What::WRITE.bits() as i16, " Write"),
+                (What::CLOSED.bits() as i16, " EOF"),
+                (What::SIGNAL.bits() as i16, " Signal"),
+                (What::TIMEOUT.bits() as i16, " Timeout"),
+            ],
+        );
         out.push_str(" active");
         if info.active_later {
             out.push_str(" [NextTime]");
@@ -110,11 +130,15 @@ fn dump(cbase: &CBase, core: &mut CoreBase) -> String {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_base_dump_events(base: *mut RawBase, output: *mut libc::FILE) {
     // SAFETY: C passes NULL or a live base.
-    let Some(cbase) = (unsafe { CBase::from_raw(base) }) else { return };
+    let Some(cbase) = (unsafe { CBase::from_raw(base) }) else {
+        return;
+    };
     if output.is_null() {
         return;
     }
-    let Access::Direct(core, _guard) = cbase.access() else { return };
+    let Access::Direct(core, _guard) = cbase.access() else {
+        return;
+    };
     let text = dump(cbase, core);
     let Ok(text) = CString::new(text) else { return };
     // SAFETY: a C string and the caller's open FILE.
@@ -131,12 +155,18 @@ fn finalize(ev: *mut Event, callback: FinalizeCallbackFn, free_struct: bool) -> 
         return -1;
     };
     let Access::Direct(core, _guard) = cbase.access() else {
-        log::warn(format_args!("event_finalize: not supported from another thread while the loop runs"));
+        log::warn(format_args!(
+            "event_finalize: not supported from another thread while the loop runs"
+        ));
         return -1;
     };
     let id: EventId = match crate::event::live_id(core, e) {
         Some(id) => id,
-        None => match core.new_event(evbase_core::Source::None, What::empty(), Callback::from_fn(crate::event::trampoline, ev as usize)) {
+        None => match core.new_event(
+            evbase_core::Source::None,
+            What::empty(),
+            Callback::from_fn(crate::event::trampoline, ev as usize),
+        ) {
             Ok(id) => id,
             Err(_) => return -1,
         },

@@ -15,7 +15,10 @@ use crate::{compat, debug, log};
 const MAX_PRIORITIES: c_int = 256;
 
 fn timeval(d: Duration) -> Timeval {
-    Timeval { tv_sec: d.as_secs() as libc::time_t, tv_usec: d.subsec_micros() as libc::suseconds_t }
+    Timeval {
+        tv_sec: d.as_secs() as libc::time_t,
+        tv_usec: d.subsec_micros() as libc::suseconds_t,
+    }
 }
 
 fn duration(tv: &Timeval) -> Duration {
@@ -41,7 +44,9 @@ pub(crate) fn new_base(config: &Config) -> *mut RawBase {
     match CBase::create(config) {
         Ok(b) => Box::into_raw(b) as *mut RawBase,
         Err(e) => {
-            log::warn(format_args!("event_base_new_with_config: no event mechanism available: {e}"));
+            log::warn(format_args!(
+                "event_base_new_with_config: no event mechanism available: {e}"
+            ));
             std::ptr::null_mut()
         }
     }
@@ -67,7 +72,9 @@ fn free_base(base: *mut RawBase, finalize: bool) {
         return;
     };
     if cb.on_loop_thread() || !std::ptr::eq(running_base(), std::ptr::null()) && std::ptr::eq(running_base(), cb) {
-        log::warn(format_args!("event_base_free: called from inside the base's own loop; not freed"));
+        log::warn(format_args!(
+            "event_base_free: called from inside the base's own loop; not freed"
+        ));
         return;
     }
     compat::forget_base(base);
@@ -89,7 +96,9 @@ pub unsafe extern "C" fn event_base_free_nofinalize(base: *mut RawBase) {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_reinit(base: *mut RawBase) -> c_int {
-    let Some(cb) = cbase(base, "event_reinit") else { return -1 };
+    let Some(cb) = cbase(base, "event_reinit") else {
+        return -1;
+    };
     match cb.access() {
         Access::Direct(core, _g) => match core.reinit() {
             Ok(()) => 0,
@@ -104,7 +113,9 @@ pub unsafe extern "C" fn event_reinit(base: *mut RawBase) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_base_loop(base: *mut RawBase, flags: c_int) -> c_int {
-    let Some(cb) = cbase(base, "event_base_loop") else { return -1 };
+    let Some(cb) = cbase(base, "event_base_loop") else {
+        return -1;
+    };
     let flags = LoopFlags::from_bits_truncate(flags as u8);
     match cb.run_loop(flags) {
         Err(()) => {
@@ -130,7 +141,9 @@ pub unsafe extern "C" fn event_base_dispatch(base: *mut RawBase) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_base_loopexit(base: *mut RawBase, tv: *const Timeval) -> c_int {
-    let Some(cb) = cbase(base, "event_base_loopexit") else { return -1 };
+    let Some(cb) = cbase(base, "event_base_loopexit") else {
+        return -1;
+    };
     // SAFETY: C passes NULL or a timeval.
     let after = unsafe { tv.as_ref() }.map(duration);
     match cb.access() {
@@ -153,7 +166,9 @@ pub unsafe extern "C" fn event_base_loopexit(base: *mut RawBase, tv: *const Time
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_base_loopbreak(base: *mut RawBase) -> c_int {
-    let Some(cb) = cbase(base, "event_base_loopbreak") else { return -1 };
+    let Some(cb) = cbase(base, "event_base_loopbreak") else {
+        return -1;
+    };
     match cb.access() {
         Access::Direct(core, _g) => {
             core.loop_break();
@@ -165,7 +180,9 @@ pub unsafe extern "C" fn event_base_loopbreak(base: *mut RawBase) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_base_loopcontinue(base: *mut RawBase) -> c_int {
-    let Some(cb) = cbase(base, "event_base_loopcontinue") else { return -1 };
+    let Some(cb) = cbase(base, "event_base_loopcontinue") else {
+        return -1;
+    };
     match cb.access() {
         Access::Direct(core, _g) => {
             core.loop_continue();
@@ -177,7 +194,9 @@ pub unsafe extern "C" fn event_base_loopcontinue(base: *mut RawBase) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_base_got_exit(base: *mut RawBase) -> c_int {
-    let Some(cb) = cbase(base, "event_base_got_exit") else { return 0 };
+    let Some(cb) = cbase(base, "event_base_got_exit") else {
+        return 0;
+    };
     match cb.access() {
         Access::Direct(core, _g) => core.got_exit() as c_int,
         Access::Cross => 0,
@@ -186,7 +205,9 @@ pub unsafe extern "C" fn event_base_got_exit(base: *mut RawBase) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_base_got_break(base: *mut RawBase) -> c_int {
-    let Some(cb) = cbase(base, "event_base_got_break") else { return 0 };
+    let Some(cb) = cbase(base, "event_base_got_break") else {
+        return 0;
+    };
     match cb.access() {
         Access::Direct(core, _g) => core.got_break() as c_int,
         Access::Cross => 0,
@@ -195,7 +216,9 @@ pub unsafe extern "C" fn event_base_got_break(base: *mut RawBase) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_base_priority_init(base: *mut RawBase, n: c_int) -> c_int {
-    let Some(cb) = cbase(base, "event_base_priority_init") else { return -1 };
+    let Some(cb) = cbase(base, "event_base_priority_init") else {
+        return -1;
+    };
     if !(1..MAX_PRIORITIES).contains(&n) {
         return -1;
     }
@@ -208,7 +231,9 @@ pub unsafe extern "C" fn event_base_priority_init(base: *mut RawBase, n: c_int) 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_base_get_npriorities(base: *mut RawBase) -> c_int {
     let base = if base.is_null() { compat::current_base() } else { base };
-    let Some(cb) = cbase(base, "event_base_get_npriorities") else { return 0 };
+    let Some(cb) = cbase(base, "event_base_get_npriorities") else {
+        return 0;
+    };
     match cb.access() {
         Access::Direct(core, _g) => core.npriorities() as c_int,
         Access::Cross => 0,
@@ -229,7 +254,9 @@ pub(crate) fn method_name(name: &str) -> &'static CStr {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_base_get_method(base: *const RawBase) -> *const c_char {
-    let Some(cb) = cbase(base as *mut RawBase, "event_base_get_method") else { return std::ptr::null() };
+    let Some(cb) = cbase(base as *mut RawBase, "event_base_get_method") else {
+        return std::ptr::null();
+    };
     match cb.access() {
         Access::Direct(core, _g) => method_name(core.method().name).as_ptr(),
         Access::Cross => std::ptr::null(),
@@ -238,7 +265,9 @@ pub unsafe extern "C" fn event_base_get_method(base: *const RawBase) -> *const c
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_base_get_features(base: *const RawBase) -> c_int {
-    let Some(cb) = cbase(base as *mut RawBase, "event_base_get_features") else { return 0 };
+    let Some(cb) = cbase(base as *mut RawBase, "event_base_get_features") else {
+        return 0;
+    };
     match cb.access() {
         Access::Direct(core, _g) => core.features().bits() as c_int,
         Access::Cross => 0,
@@ -302,7 +331,9 @@ pub unsafe extern "C" fn event_base_gettimeofday_cached(base: *mut RawBase, tv: 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_base_update_cache_time(base: *mut RawBase) -> c_int {
-    let Some(cb) = cbase(base, "event_base_update_cache_time") else { return -1 };
+    let Some(cb) = cbase(base, "event_base_update_cache_time") else {
+        return -1;
+    };
     match cb.access() {
         Access::Direct(core, _g) => {
             core.update_cache_time();
@@ -317,7 +348,9 @@ pub unsafe extern "C" fn event_gettime_monotonic(base: *mut RawBase, tv: *mut Ti
     if tv.is_null() {
         return -1;
     }
-    let Some(cb) = cbase(base, "event_gettime_monotonic") else { return -1 };
+    let Some(cb) = cbase(base, "event_gettime_monotonic") else {
+        return -1;
+    };
     match cb.access() {
         Access::Direct(core, _g) => {
             let now = Duration::from_nanos(core.gettime_monotonic().as_nanos());
@@ -330,12 +363,21 @@ pub unsafe extern "C" fn event_gettime_monotonic(base: *mut RawBase, tv: *mut Ti
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn event_base_init_common_timeout(base: *mut RawBase, duration_tv: *const Timeval) -> *const Timeval {
-    let Some(cb) = cbase(base, "event_base_init_common_timeout") else { return std::ptr::null() };
+pub unsafe extern "C" fn event_base_init_common_timeout(
+    base: *mut RawBase,
+    duration_tv: *const Timeval,
+) -> *const Timeval {
+    let Some(cb) = cbase(base, "event_base_init_common_timeout") else {
+        return std::ptr::null();
+    };
     // SAFETY: C passes NULL or a timeval.
-    let Some(tv) = (unsafe { duration_tv.as_ref() }) else { return std::ptr::null() };
+    let Some(tv) = (unsafe { duration_tv.as_ref() }) else {
+        return std::ptr::null();
+    };
     let d = duration(tv);
-    let Access::Direct(core, _g) = cb.access() else { return std::ptr::null() };
+    let Access::Direct(core, _g) = cb.access() else {
+        return std::ptr::null();
+    };
     let mut common = cb.common.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((tv, _)) = common.iter().find(|(_, h)| h.duration() == d) {
         return &**tv;
@@ -360,7 +402,9 @@ fn counts(flags: c_int) -> Count {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_base_get_num_events(base: *mut RawBase, flags: c_int) -> c_int {
-    let Some(cb) = cbase(base, "event_base_get_num_events") else { return -1 };
+    let Some(cb) = cbase(base, "event_base_get_num_events") else {
+        return -1;
+    };
     match cb.access() {
         Access::Direct(core, _g) => core.num_events(counts(flags)) as c_int,
         Access::Cross => -1,
@@ -369,7 +413,9 @@ pub unsafe extern "C" fn event_base_get_num_events(base: *mut RawBase, flags: c_
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_base_get_max_events(base: *mut RawBase, flags: c_int, clear: c_int) -> c_int {
-    let Some(cb) = cbase(base, "event_base_get_max_events") else { return -1 };
+    let Some(cb) = cbase(base, "event_base_get_max_events") else {
+        return -1;
+    };
     match cb.access() {
         Access::Direct(core, _g) => core.max_events(counts(flags), clear != 0) as c_int,
         Access::Cross => -1,
@@ -378,7 +424,9 @@ pub unsafe extern "C" fn event_base_get_max_events(base: *mut RawBase, flags: c_
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_base_get_running_event(base: *mut RawBase) -> *mut c_void {
-    let Some(cb) = cbase(base, "event_base_get_running_event") else { return std::ptr::null_mut() };
+    let Some(cb) = cbase(base, "event_base_get_running_event") else {
+        return std::ptr::null_mut();
+    };
     match cb.access() {
         Access::Direct(core, _g) => core
             .running_event()
@@ -390,7 +438,9 @@ pub unsafe extern "C" fn event_base_get_running_event(base: *mut RawBase) -> *mu
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_base_active_by_fd(base: *mut RawBase, fd: c_int, events: libc::c_short) {
-    let Some(cb) = cbase(base, "event_base_active_by_fd") else { return };
+    let Some(cb) = cbase(base, "event_base_active_by_fd") else {
+        return;
+    };
     if fd < 0 {
         return;
     }
@@ -401,7 +451,9 @@ pub unsafe extern "C" fn event_base_active_by_fd(base: *mut RawBase, fd: c_int, 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_base_active_by_signal(base: *mut RawBase, sig: c_int) {
-    let Some(cb) = cbase(base, "event_base_active_by_signal") else { return };
+    let Some(cb) = cbase(base, "event_base_active_by_signal") else {
+        return;
+    };
     if sig < 0 {
         return;
     }
@@ -423,7 +475,9 @@ pub unsafe extern "C" fn event_base_once(
     tv: *const Timeval,
 ) -> c_int {
     let base = if base.is_null() { compat::current_base() } else { base };
-    let Some(cb) = cbase(base, "event_base_once") else { return -1 };
+    let Some(cb) = cbase(base, "event_base_once") else {
+        return -1;
+    };
     let what = evbase_core::What::from_bits_truncate(events as u8);
     if what.intersects(evbase_core::What::SIGNAL | evbase_core::What::PERSIST) {
         return -1;
@@ -435,8 +489,14 @@ pub unsafe extern "C" fn event_base_once(
     } else {
         evbase_core::Source::None
     };
-    let what = if what.intersects(evbase_core::What::IO) { what } else { evbase_core::What::TIMEOUT };
-    let Access::Direct(core, _g) = cb.access() else { return -1 };
+    let what = if what.intersects(evbase_core::What::IO) {
+        what
+    } else {
+        evbase_core::What::TIMEOUT
+    };
+    let Access::Direct(core, _g) = cb.access() else {
+        return -1;
+    };
     let call = evbase_core::Callback::new(move |core, _id, res| {
         crate::base::enter_callback(core);
         if let Some(f) = callback {
