@@ -69,7 +69,12 @@ if [ -z "$prefix" ]; then
     "$shim/scripts/install.sh" "${flag[@]}" "$prefix"
 fi
 prefix=$(cd "$prefix" && pwd)
-[ -f "$prefix/lib/libevent_core-2.1.so.7" ] || { echo "programs.sh: no libevent_core-2.1.so.7 in $prefix/lib" >&2; exit 1; }
+# The loader checks below trust the prefix's file names: make sure the files
+# behind them are evbase's (its Rust code names its source files).
+for so in libevent_core-2.1.so.7 libevent-2.1.so.7; do
+    [ -f "$prefix/lib/$so" ] || { echo "programs.sh: no $so in $prefix/lib" >&2; exit 1; }
+    grep -qa 'shim-libevent' "$prefix/lib/$so" || { echo "programs.sh: $prefix/lib/$so is not evbase's library" >&2; exit 1; }
+done
 
 jobs_max=$(($(nproc) * 3))
 [ "$jobs_max" -ge 4 ] || jobs_max=4
@@ -223,7 +228,8 @@ run_one() {
     if [ -n "$why" ]; then echo "$name FAIL $why" >>"$dir/status"; else echo "$name ok" >>"$dir/status"; fi
 }
 
-check_method() { grep -q "libevent using: $EXPECT_METHOD\$" "$1" || echo "test-init did not report 'libevent using: $EXPECT_METHOD' under EVENT_SHOW_METHOD"; }
+# libevent's default log line (event_msgx through the log callback).
+check_method() { grep -qxF "[msg] libevent using: $EXPECT_METHOD" "$1" || echo "under EVENT_SHOW_METHOD=1, no line '[msg] libevent using: $EXPECT_METHOD' on stderr"; }
 check_dump() { python3 "$peer/test/check-dumpevents.py" <"$1" 2>&1 >/dev/null || echo "check-dumpevents.py rejected the output"; }
 check_bench() { [ "$(grep -cE '^[0-9]+$' "$1")" = 25 ] || echo "expected 25 timings"; }
 
