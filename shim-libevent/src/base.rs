@@ -112,7 +112,8 @@ pub(crate) enum Access<'a> {
 impl CBase {
     /// A new base with `config`, boxed for C.
     pub(crate) fn create(config: &evbase_core::Config) -> Result<Box<CBase>, evbase_std::Error> {
-        let mut base = evbase_std::EventBase::with_config(config)?;
+        let sys = evbase_posix::PosixPlatform::new().with_show_method(announce_method);
+        let mut base = evbase_std::EventBase::with_platform(evbase_std::OsPlatform::from_sys(sys), config)?;
         let remote = base.remote();
         let core = base.core_mut();
         let drain = core.new_event(
@@ -300,6 +301,12 @@ impl CBase {
             base.into_core().free_nofinalize();
         }
     }
+}
+
+/// `EVENT_SHOW_METHOD`, said as libevent says it.
+fn announce_method(name: &str) {
+    let name = crate::loop_api::method_name(name).to_string_lossy();
+    crate::log::msg(crate::log::LOG_MSG, format_args!("libevent using: {name}"));
 }
 
 /// Applies the queued cross-thread requests (the drain event's callback,

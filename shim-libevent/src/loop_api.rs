@@ -243,7 +243,8 @@ pub unsafe extern "C" fn event_base_get_npriorities(base: *mut RawBase) -> c_int
 /// The NUL-terminated name C sees for a method.
 pub(crate) fn method_name(name: &str) -> &'static CStr {
     match name {
-        "epoll" | "epoll (with changelist)" => c"epoll",
+        "epoll" => c"epoll",
+        "epoll (with changelist)" => c"epoll (with changelist)",
         "poll" => c"poll",
         "select" => c"select",
         "kqueue" => c"kqueue",

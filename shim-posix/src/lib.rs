@@ -132,6 +132,7 @@ pub struct PosixPlatform {
     remote: Option<Arc<Remote>>,
     untrusted_env: bool,
     force_timerfd: bool,
+    announce: fn(&str),
 }
 
 impl core::fmt::Debug for PosixPlatform {
@@ -159,7 +160,16 @@ impl PosixPlatform {
             remote: None,
             untrusted_env: sys::is_setugid(),
             force_timerfd: false,
+            announce: |name| eprintln!("evbase using: {name}"),
         }
+    }
+
+    /// Sets how `EVENT_SHOW_METHOD` tells the user which method a base
+    /// uses (by default `evbase using: NAME` on standard error; the C
+    /// library says it as libevent does, through its log callback).
+    pub fn with_show_method(mut self, announce: fn(&str)) -> Self {
+        self.announce = announce;
+        self
     }
 
     /// Attaches `remote`, through which other threads reach the base; the
@@ -228,9 +238,9 @@ impl Platform for PosixPlatform {
         !self.untrusted_env && std::env::var_os(name).is_some()
     }
 
-    /// Prints `evbase using: NAME` to standard error.
+    /// Tells the user the method, as set by [`PosixPlatform::with_show_method`].
     fn show_method(&mut self, name: &str) {
-        eprintln!("evbase using: {name}");
+        (self.announce)(name);
     }
 
     fn inbox(&self) -> Option<&dyn Inbox> {
