@@ -47,7 +47,8 @@ pub(crate) struct Cross {
 
 /// A base as C sees it.
 pub struct CBase {
-    base: UnsafeCell<evbase_std::EventBase>,
+    /// `None` only while `event_base_free` takes it apart.
+    base: UnsafeCell<Option<evbase_std::EventBase>>,
     /// Held while a thread uses `base` outside a callback, and for the
     /// whole of a loop run.
     lock: Mutex<()>,
@@ -110,8 +111,10 @@ pub(crate) enum Access<'a> {
 }
 
 impl CBase {
-    /// A new base with `config`, boxed for C.
-    pub(crate) fn create(config: &evbase_core::Config) -> Result<Box<CBase>, evbase_std::Error> {
+    /// A new base with `config`, in memory from the user's allocator
+    /// (`event_set_mem_functions`), as libevent's bases are. NULL when that
+    /// allocator fails.
+    pub(crate) fn create(config: &evbase_core::Config) -> Result<*mut CBase, evbase_std::Error> {
         let sys = evbase_posix::PosixPlatform::new().with_show_method(announce_method);
         let mut base = evbase_std::EventBase::with_platform(evbase_std::OsPlatform::from_sys(sys), config)?;
         let remote = base.remote();
@@ -122,8 +125,8 @@ impl CBase {
             Callback::from_fn(drain_cross, 0),
         )?;
         core.set_priority(drain, 0)?;
-        Ok(Box::new(CBase {
-            base: UnsafeCell::new(base),
+        let cbase = CBase {
+            base: UnsafeCell::new(Some(base)),
             lock: Mutex::new(()),
             loop_thread: AtomicU64::new(0),
             remote,
@@ -133,7 +136,14 @@ impl CBase {
             cross_done: Condvar::new(),
             drain,
             common: Mutex::new(Vec::new()),
-        }))
+        };
+        let p = crate::mm::malloc(std::mem::size_of::<CBase>()) as *mut CBase;
+        if !p.is_null() {
+            // SAFETY: fresh memory of CBase's size from malloc, which
+            // aligns for any type.
+            unsafe { p.write(cbase) };
+        }
+        Ok(p)
     }
 
     /// The base behind a C pointer.
@@ -174,30 +184,28 @@ impl CBase {
             return Access::Cross;
         }
         loop {
-            match self.lock.try_lock() {
-                Ok(guard) => {
-                    // SAFETY: the lock is held and no loop runs (a loop
-                    // holds the lock for its whole run).
-                    let core = unsafe { (*self.base.get()).core_mut() };
-                    if self.has_cross() {
-                        apply_cross(self, core);
-                    }
-                    return Access::Direct(core, Some(guard));
-                }
-                Err(std::sync::TryLockError::Poisoned(p)) => {
-                    let guard = p.into_inner();
-                    // SAFETY: as above.
-                    let core = unsafe { (*self.base.get()).core_mut() };
-                    return Access::Direct(core, Some(guard));
-                }
+            let guard = match self.lock.try_lock() {
+                Ok(guard) => guard,
+                Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
                 Err(std::sync::TryLockError::WouldBlock) => {
                     if self.loop_thread.load(Ordering::Acquire) != 0 {
                         return Access::Cross;
                     }
                     // A short call from another thread holds it.
                     std::thread::yield_now();
+                    continue;
                 }
+            };
+            // SAFETY: the lock is held and no loop runs (a loop holds the
+            // lock for its whole run, and so does event_base_free).
+            let Some(base) = (unsafe { &mut *self.base.get() }) else {
+                return Access::Cross;
+            };
+            let core = base.core_mut();
+            if self.has_cross() {
+                apply_cross(self, core);
             }
+            return Access::Direct(core, Some(guard));
         }
     }
 
@@ -274,15 +282,19 @@ impl CBase {
         let saved = RUNNING.with(|r| r.replace((self as *const CBase, std::ptr::null_mut())));
         // SAFETY: the lock is held for the whole run; calls from callbacks
         // reach the base through the `&mut` the callback is handed.
-        let base = unsafe { &mut *self.base.get() };
-        if self.has_cross() {
-            apply_cross(self, base.core_mut());
-        }
-        let exit = base.run(flags);
+        let exit = match unsafe { &mut *self.base.get() } {
+            Some(base) => {
+                if self.has_cross() {
+                    apply_cross(self, base.core_mut());
+                }
+                Ok(base.run(flags))
+            }
+            None => Err(()),
+        };
         RUNNING.with(|r| r.set(saved));
         self.loop_thread.store(0, Ordering::Release);
         drop(guard);
-        Ok(exit)
+        exit
     }
 
     /// Takes the base apart (`event_base_free`): `finalize` runs pending
@@ -291,14 +303,27 @@ impl CBase {
     /// # Safety
     /// `this` came from [`CBase::create`] and is not used again.
     pub(crate) unsafe fn destroy(this: *mut CBase, finalize: bool) {
-        // SAFETY: the caller's promise.
-        let b = unsafe { Box::from_raw(this) };
-        let CBase { base, .. } = *b;
-        let base = base.into_inner();
-        if finalize {
-            drop(base);
-        } else {
-            base.into_core().free_nofinalize();
+        // SAFETY: the caller's promise: a live CBase from `create`.
+        let cbase = unsafe { &*this };
+        let guard = cbase.lock.lock().unwrap_or_else(|e| e.into_inner());
+        // Finalizers run below may call into the base: as "the loop's
+        // thread" they are queued, never given the base being dropped.
+        cbase.loop_thread.store(thread_id(), Ordering::Release);
+        // SAFETY: the lock is held; nothing else reaches `base` now.
+        let base = unsafe { (*cbase.base.get()).take() };
+        if let Some(base) = base {
+            if finalize {
+                drop(base);
+            } else {
+                base.into_core().free_nofinalize();
+            }
+        }
+        drop(guard);
+        // SAFETY: nothing refers to the CBase any more; its memory came
+        // from `mm::malloc` in `create`.
+        unsafe {
+            this.drop_in_place();
+            crate::mm::free(this as *mut c_void);
         }
     }
 }

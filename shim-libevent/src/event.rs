@@ -423,7 +423,9 @@ fn del(ev: *mut Event, block: Block) -> c_int {
             let seq = cbase.send_cross(CrossOp::Del(ev));
             // SAFETY: a live event handed to us.
             let finalize = unsafe { (*ev).events } & What::FINALIZE.bits() as c_short != 0;
-            if block == Block::Always || (block == Block::Auto && !finalize) {
+            // On the loop's own thread (a finalizer run while the base is
+            // freed) waiting could never end.
+            if !cbase.on_loop_thread() && (block == Block::Always || (block == Block::Auto && !finalize)) {
                 cbase.wait_cross(seq);
             }
             0

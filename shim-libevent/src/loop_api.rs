@@ -42,7 +42,7 @@ fn cbase<'a>(base: *mut RawBase, what: &str) -> Option<&'a CBase> {
 pub(crate) fn new_base(config: &Config) -> *mut RawBase {
     debug::base_made();
     match CBase::create(config) {
-        Ok(b) => Box::into_raw(b) as *mut RawBase,
+        Ok(b) => b as *mut RawBase,
         Err(e) => {
             log::warn(format_args!(
                 "event_base_new_with_config: no event mechanism available: {e}"
