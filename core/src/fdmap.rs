@@ -89,6 +89,29 @@ impl<S: Storage> HandleMap<S> {
         self.links.next(key)
     }
 
+    /// Every fd entry as `(fd, [nread, nwrite, nclose], et, interest,
+    /// first event)`, and every signal as `(signal, first event)` (for
+    /// [`crate::invariants`]).
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn audit(
+        &self,
+    ) -> (
+        impl Iterator<Item = (u32, [u16; 3], bool, What, Option<u32>)> + '_,
+        impl Iterator<Item = (u32, Option<u32>)> + '_,
+    ) {
+        let fds = self.fds.iter().enumerate().map(|(fd, e)| {
+            (
+                fd as u32,
+                [e.nread, e.nwrite, e.nclose],
+                e.et,
+                e.interest(),
+                e.head.first(),
+            )
+        });
+        let signals = self.signals.iter().enumerate().map(|(s, h)| (s as u32, h.first()));
+        (fds, signals)
+    }
+
     /// Registers event `key` watching `events` on `fd`; tells the backend
     /// (now, or through the changelist) when the fd's interest grows.
     pub(crate) fn add_fd<B: Backend>(

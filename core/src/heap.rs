@@ -264,6 +264,26 @@ impl<S: Storage> TimerHeap<S> {
         self.entries.iter().map(|&e| (key_of(e), deadline_of(e)))
     }
 
+    /// Entry `i` of the heap array as `(key, deadline, sequence number)`
+    /// (for [`crate::invariants`]).
+    pub(crate) fn entry_at(&self, i: usize) -> Option<(u32, Instant, u32)> {
+        self.entries
+            .get(i)
+            .map(|&e| (key_of(e), deadline_of(e), (e >> 32) as u32))
+    }
+
+    /// Where the position table says `key` sits (for [`crate::invariants`]).
+    pub(crate) fn position(&self, key: u32) -> Option<usize> {
+        self.index_of(key)
+    }
+
+    /// How many keys the position table places, the next sequence number
+    /// and the key of a deferred re-key (for [`crate::invariants`]).
+    pub(crate) fn audit(&self) -> (usize, u32, Option<u32>) {
+        let placed = self.pos.iter().filter(|&&p| p != ABSENT).count();
+        (placed, self.next_seq, self.deferred.map(key_of))
+    }
+
     /// A fresh sequence number, renumbering the entries when the counter is
     /// exhausted.
     #[inline(always)]

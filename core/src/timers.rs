@@ -70,6 +70,25 @@ impl<S: Storage> Timers<S> {
         self.heap.top().map(|(_, d)| d)
     }
 
+    /// Every common queue as `(duration, first, last, internal timer)`,
+    /// and the `(prev, next)` links of a key in a common queue (for
+    /// [`crate::invariants`]).
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn audit(
+        &self,
+    ) -> (
+        impl Iterator<Item = (Duration, Option<u32>, Option<u32>, u32)> + '_,
+        impl Fn(u32) -> Option<(Option<u32>, Option<u32>)> + '_,
+    ) {
+        let some = |k: u32| (k != NIL).then_some(k);
+        let queues = self
+            .commons
+            .iter()
+            .map(move |q| (q.duration, some(q.first), some(q.last), q.timer));
+        let links = move |key: u32| self.links.get(key as usize).map(|&(p, n)| (some(p), some(n)));
+        (queues, links)
+    }
+
     fn common_push(&mut self, q: u8, key: u32, deadline: Instant, deadline_of: impl Fn(u32) -> Instant) -> bool {
         // Deadlines arrive nearly sorted: search back from the tail (O(1) in practice).
         let queue = &mut self.commons[q as usize];
