@@ -197,7 +197,9 @@ done
 
 # run_one MODE BACKEND NAME BINARY ARGS...: runs the program with the
 # backend's environment and a timeout; checks the libevent library that the
-# loader took. Output in DIR/NAME.log; status line appended to DIR/status.
+# loader took. Standard output in DIR/NAME.out, standard error in
+# DIR/NAME.err (as test.sh, the output checks read standard output only),
+# both in DIR/NAME.log; status line appended to DIR/status.
 run_one() {
     local mode=$1 backend=$2 name=$3 bin=$4 dir=$work/runs/$1.$2
     shift 4
@@ -209,7 +211,8 @@ run_one() {
     # shellcheck disable=SC2046 # backend_env is a list of assignments
     env $(backend_env "$backend") ${LDPATH:+LD_LIBRARY_PATH=$LDPATH} \
         LD_DEBUG=libs LD_DEBUG_OUTPUT="$dir/$name.ld" ${EXTRA_ENV:-} \
-        timeout 120 "$bin" "$@" >"$log" 2>&1 || rc=$?
+        timeout 120 "$bin" "$@" >"$dir/$name.out" 2>"$dir/$name.err" || rc=$?
+    cat "$dir/$name.out" "$dir/$name.err" >"$log"
     local loaded
     loaded=$(cat "$dir/$name.ld".* 2>/dev/null | sed -n 's/.*calling init: \(.*libevent[^ ]*\).*/\1/p' | sort -u)
     if [ "$rc" != 0 ]; then
@@ -224,14 +227,14 @@ run_one() {
     elif grep -qv "^$libdir/" <<<"$loaded"; then
         why="loaded $(grep -v "^$libdir/" <<<"$loaded" | tr '\n' ' ')instead of evbase's library"
     fi
-    if [ -z "$why" ] && [ -n "${CHECK:-}" ]; then why=$($CHECK "$log" || true); fi
+    if [ -z "$why" ] && [ -n "${CHECK:-}" ]; then why=$($CHECK "$dir/$name" || true); fi
     if [ -n "$why" ]; then echo "$name FAIL $why" >>"$dir/status"; else echo "$name ok" >>"$dir/status"; fi
 }
 
 # libevent's default log line (event_msgx through the log callback).
-check_method() { grep -qxF "[msg] libevent using: $EXPECT_METHOD" "$1" || echo "under EVENT_SHOW_METHOD=1, no line '[msg] libevent using: $EXPECT_METHOD' on stderr"; }
-check_dump() { python3 "$peer/test/check-dumpevents.py" <"$1" 2>&1 >/dev/null || echo "check-dumpevents.py rejected the output"; }
-check_bench() { [ "$(grep -cE '^[0-9]+$' "$1")" = 25 ] || echo "expected 25 timings"; }
+check_method() { grep -qxF "[msg] libevent using: $EXPECT_METHOD" "$1.err" || echo "under EVENT_SHOW_METHOD=1, no line '[msg] libevent using: $EXPECT_METHOD' on stderr"; }
+check_dump() { python3 "$peer/test/check-dumpevents.py" <"$1.out" 2>&1 >/dev/null || echo "check-dumpevents.py rejected the output"; }
+check_bench() { [ "$(grep -cE '^[0-9]+$' "$1.out")" = 25 ] || echo "expected 25 timings"; }
 
 # One mode and backend: test.sh's run_tests, then the benches briefly.
 run_set() {
