@@ -21,14 +21,16 @@
 #![allow(clippy::missing_safety_doc)]
 #![allow(missing_docs)]
 
-pub mod layout;
 pub mod base;
 mod compat;
 mod config;
 mod debug;
 pub mod event;
 mod inspect;
-mod loop_api;
+mod internal;
+pub mod layout;
 mod log;
+mod loop_api;
 mod mm;
+mod threads;
 mod util;

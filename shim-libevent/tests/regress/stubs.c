@@ -107,6 +107,12 @@ REGRESS_STUB(evtag_unmarshal_timeval)
 REGRESS_STUB(EVUTIL_TOUPPER_)
 #endif
 
+/* libevent's internal activation for the next loop iteration
+ * (main/active_later): stubbed only while the library lacks it */
+#ifdef REGRESS_STUB_event_active_later_
+REGRESS_STUB(event_active_later_)
+#endif
+
 /* libevent's internal deferred callbacks (skipped cases only) */
 #ifdef REGRESS_STUB_event_deferred_cb_init_
 REGRESS_STUB(event_deferred_cb_init_)
