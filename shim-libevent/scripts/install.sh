@@ -6,9 +6,10 @@
 #   lib/libevent_pthreads.a, include/ (shim-libevent/include) and
 #   lib/pkgconfig/libevent_core.pc, libevent.pc, libevent_pthreads.pc.
 #
-# usage: shim-libevent/scripts/install.sh [--debug] PREFIX
-#   --debug   link the dev-profile build instead of the release one (what the
-#             tests use: `cargo test` has already built it)
+# usage: shim-libevent/scripts/install.sh [--debug | --archive LIB.a] PREFIX
+#   --debug           link the dev-profile build instead of the release one
+#   --archive LIB.a   link this libevbase_libevent.a, no cargo build (the
+#                     tests pass the one `cargo test` has just built)
 # Environment: CARGO_TARGET_DIR (where cargo builds), CARGO, CC (default gcc).
 #
 # Why not cargo-c: `cargo install cargo-c` compiles cargo itself, about 300
@@ -18,12 +19,16 @@
 set -euo pipefail
 
 profile=release
-if [ "${1:-}" = --debug ]; then
-    profile=debug
-    shift
-fi
+archive=""
+while [ $# -gt 1 ]; do
+    case "$1" in
+    --debug) profile=debug; shift ;;
+    --archive) archive=$2; profile=given; shift 2 ;;
+    *) break ;;
+    esac
+done
 if [ $# -ne 1 ] || [ "${1#-}" != "$1" ]; then
-    echo "usage: $0 [--debug] PREFIX" >&2
+    echo "usage: $0 [--debug | --archive LIB.a] PREFIX" >&2
     exit 2
 fi
 mkdir -p "$1"
@@ -42,12 +47,15 @@ series=2.1
 soversion=7
 sofull=7.0.1
 
-profile_flag=()
-[ "$profile" = release ] && profile_flag=(--release)
-echo "install.sh: cargo build ${profile_flag[*]} -p evbase-libevent" >&2
-(cd "$root" && "$cargo" build --quiet "${profile_flag[@]}" -p evbase-libevent)
-archive=$target/$profile/libevbase_libevent.a
-[ -f "$archive" ] || { echo "install.sh: no $archive after the build" >&2; exit 1; }
+if [ -z "$archive" ]; then
+    profile_flag=()
+    [ "$profile" = release ] && profile_flag=(--release)
+    echo "install.sh: cargo build ${profile_flag[*]} -p evbase-libevent" >&2
+    (cd "$root" && "$cargo" build --quiet "${profile_flag[@]}" -p evbase-libevent)
+    archive=$target/$profile/libevbase_libevent.a
+fi
+[ -f "$archive" ] || { echo "install.sh: no $archive" >&2; exit 1; }
+archive=$(cd "$(dirname "$archive")" && pwd)/$(basename "$archive")
 
 # What the Rust standard library inside the archive needs from the system
 # when a program links the archive statically (rustc --print
@@ -133,4 +141,4 @@ pc libevent_core "libevent_core (evbase)" "" "$native_libs"
 pc libevent "libevent is an asynchronous notification event loop library (evbase: the event core)" "" "$native_libs"
 pc libevent_pthreads "libevent_pthreads adds pthreads-based threading support to libevent (evbase: in libevent_core)" "libevent_core" "-lpthread"
 
-echo "install.sh: installed libevent $version (evbase, $profile) into $prefix" >&2
+echo "install.sh: installed libevent $version (evbase, $archive) into $prefix" >&2

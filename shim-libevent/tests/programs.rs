@@ -13,9 +13,10 @@ use std::process::Command;
 #[test]
 fn libevent_test_programs() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs.sh");
-    // This binary is TARGET/PROFILE/deps/programs-HASH: the script installs
-    // the library of the same profile (already built by this `cargo test`)
-    // into TARGET/libevent-programs/PROFILE.
+    // This binary is TARGET/PROFILE/deps/programs-HASH, and the
+    // libevbase_libevent.a that this `cargo test` has just built (with the
+    // features of the whole run) is TARGET/PROFILE/libevbase_libevent.a: the
+    // script installs that one into TARGET/libevent-programs/archive.
     let exe = std::env::current_exe().expect("the test binary knows its path");
     let profile_dir = exe
         .parent()
@@ -25,15 +26,13 @@ fn libevent_test_programs() {
         .parent()
         .expect("the profile directory sits in the target directory")
         .to_path_buf();
-    let profile = if profile_dir.file_name().is_some_and(|name| name == "debug") {
-        "--debug"
-    } else {
-        "--release"
-    };
+    let archive = profile_dir.join("libevbase_libevent.a");
+    assert!(archive.is_file(), "cargo builds {} with the tests", archive.display());
 
     let out = Command::new("bash")
         .arg(&script)
-        .arg(profile)
+        .arg("--archive")
+        .arg(&archive)
         .env("CARGO_TARGET_DIR", &target)
         .output()
         .expect("bash runs tests/programs.sh");

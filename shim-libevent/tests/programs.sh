@@ -15,14 +15,16 @@
 # test-init checks with EVENT_SHOW_METHOD which backend the base chose.
 # Modes 2, 3 and 0 need libevent-dev: without it they say so and skip.
 #
-# usage: shim-libevent/tests/programs.sh [--debug|--release|--prefix DIR]
+# usage: shim-libevent/tests/programs.sh [--debug|--release|--archive LIB.a|--prefix DIR]
 #            [--modes "1 2 3"] [--backends "epoll epoll-changelist ..."]
 #   --debug / --release  build and install evbase (scripts/install.sh) with
 #                        that cargo profile into the work directory (default
 #                        --release)
+#   --archive LIB.a      install this libevbase_libevent.a (no cargo build)
 #   --prefix DIR         use evbase's libevent already installed in DIR
 #   --work DIR           where to build and log (default
-#                        $CARGO_TARGET_DIR/libevent-programs/PROFILE)
+#                        $CARGO_TARGET_DIR/libevent-programs/PROFILE,
+#                        "archive" with --archive, "given-prefix" with --prefix)
 # Prints one line per mode and backend, then "programs: N passed, N failed,
 # N skipped" and the output of each failure; exits 1 if anything failed.
 set -euo pipefail
@@ -35,6 +37,7 @@ case "$target" in /*) ;; *) target=$root/$target ;; esac
 
 profile=release
 prefix=""
+archive=""
 work=""
 modes="1 2 3"
 backends="epoll epoll-changelist epoll-timerfd poll select"
@@ -42,6 +45,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
     --debug) profile=debug; shift ;;
     --release) profile=release; shift ;;
+    --archive) archive=$2; profile=archive; shift 2 ;;
     --prefix) prefix=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
     --modes) modes=$2; shift 2 ;;
@@ -65,6 +69,7 @@ if [ -z "$prefix" ]; then
     prefix=$work/prefix
     flag=()
     [ "$profile" = debug ] && flag=(--debug)
+    [ -n "$archive" ] && flag=(--archive "$archive")
     rm -rf "$prefix"
     "$shim/scripts/install.sh" "${flag[@]}" "$prefix"
 fi
