@@ -31,3 +31,6 @@ bash shim-libevent/tests/programs.sh --prefix "$prefix" --modes "0 1 2 3"
 
 # --- libevent's regression suite (test/regress) --------------------------
 # Its run goes here, against the same "$prefix".
+echo "--- libevent 2.1.12's regression suite, core groups: Debian's libevent (the driver's own check), then evbase from $prefix; every backend, plain and debug mode"
+bash shim-libevent/tests/regress.sh --real
+bash shim-libevent/tests/regress.sh --prefix "$prefix"

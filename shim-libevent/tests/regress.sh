@@ -12,6 +12,8 @@
 #   --lib PATH     link this libevbase_libevent.a instead of building it
 #                  with cargo (the cargo test wrapper, tests/regress.rs,
 #                  passes the one cargo has just built)
+#   --prefix DIR   use evbase as scripts/install.sh installed it into DIR:
+#                  its include/ and its shared libevent_core (what CI runs)
 #   --release      build the library with --release (default: debug)
 #   --real         build the driver against Debian's libevent-dev (its
 #                  headers and libevent.so) with no skip list: checks the
@@ -34,6 +36,7 @@ target=${CARGO_TARGET_DIR:-$repo/target}
 cc=${CC:-cc}
 
 lib=
+prefix=
 profile=debug
 real=false
 backends="epoll epoll-changelist epoll-timerfd poll select"
@@ -42,6 +45,7 @@ build_only=false
 while [ $# -gt 0 ]; do
     case "$1" in
     --lib) lib=$2; shift 2 ;;
+    --prefix) prefix=$(cd "$2" && pwd); shift 2 ;;
     --release) profile=release; shift ;;
     --real) real=true; shift ;;
     --backends) backends=$2; shift 2 ;;
@@ -61,6 +65,8 @@ src=$(cd "$src" && pwd)
 
 if $real; then
     out=$target/regress/real
+elif [ -n "$prefix" ]; then
+    out=$target/regress/prefix
 else
     out=$target/regress/evbase
 fi
@@ -76,6 +82,15 @@ if $real; then
     incs="-I$here/regress -I$out -I$src -I$src/compat -I$src/test"
     defs="-DREGRESS_NO_SKIPS"
     libs="-levent -levent_pthreads -lpthread"
+elif [ -n "$prefix" ]; then
+    if [ ! -f "$prefix/lib/libevent_core.so" ]; then
+        echo "regress.sh: no evbase installed in $prefix (scripts/install.sh $prefix)" >&2
+        exit 2
+    fi
+    headers=$prefix/include
+    incs="-I$headers -I$here/regress -I$out -I$src -I$src/compat -I$src/test -I$src/include"
+    defs=
+    libs="-L$prefix/lib -Wl,-rpath,$prefix/lib -levent_core -levent_pthreads -lpthread"
 else
     if [ -z "$lib" ]; then
         if [ "$profile" = release ]; then
@@ -92,7 +107,8 @@ else
     # evbase's headers first; libevent's internal headers from its source
     # root and compat/; non-core public headers (event2/tag.h,
     # event2/buffer.h, event2/rpc.h) from libevent's include/ after ours.
-    incs="-I$crate/include -I$here/regress -I$out -I$src -I$src/compat -I$src/test -I$src/include"
+    headers=$crate/include
+    incs="-I$headers -I$here/regress -I$out -I$src -I$src/compat -I$src/test -I$src/include"
     defs=
     libs="$lib -lpthread -ldl -lm -lrt -lgcc_s -lutil -lc"
 fi
@@ -120,6 +136,8 @@ done
 if $real; then
     libdefs=$(for l in libevent.so libevent_pthreads.so; do
         nm -D --defined-only "$($cc -print-file-name=$l)"; done)
+elif [ -n "$prefix" ]; then
+    libdefs=$(nm -D --defined-only "$prefix/lib/libevent_core.so")
 else
     libdefs=$(nm --defined-only "$lib" 2>/dev/null)
 fi
@@ -140,7 +158,7 @@ echo "regress: link-only stubs:$(echo "$stubs" | sed 's/-DREGRESS_STUB_/ /g')"
 
 if ! $real; then
     # The event core's headers must be evbase's, never libevent's: a header
-    # missing from include/ would otherwise be found in libevent's tree.
+    # missing from $headers would otherwise be found in libevent's tree.
     bad=$(cat "$out"/*.d | tr ' \\' '\n\n' | grep -E "^$src/include/(event\.h|evutil\.h|event2/(event|event_struct|event_compat|thread|util|visibility|event-config)\.h)$" | sort -u || true)
     if [ -n "$bad" ]; then
         echo "regress.sh: core headers taken from libevent instead of shim-libevent/include:" >&2
@@ -152,6 +170,14 @@ fi
 # shellcheck disable=SC2086
 $cc -pthread -o "$out/regress" $objs $libs
 echo "regress: built $out/regress"
+if [ -n "$prefix" ]; then
+    # The loader must find the prefix's library, not a system libevent.
+    loaded=$(ldd "$out/regress" | awk '$1 ~ /^libevent_core/ { print $3 }')
+    case "$loaded" in
+    "$prefix"/lib/*) echo "regress: loads $loaded" ;;
+    *) echo "regress: loads libevent_core from '$loaded', not from $prefix" >&2; exit 1 ;;
+    esac
+fi
 $build_only && exit 0
 
 # ---- the runs ----------------------------------------------------------------
@@ -218,7 +244,8 @@ for b in $backends; do
 done
 
 echo
-echo "regress: summary ($($real && echo "Debian's libevent" || echo evbase))"
+if $real; then what="Debian's libevent"; elif [ -n "$prefix" ]; then what="evbase installed in $prefix"; else what="evbase, $lib"; fi
+echo "regress: summary ($what)"
 printf '%s' "$summary"
 if [ "$failed" != 0 ]; then
     echo "regress: FAILED"
