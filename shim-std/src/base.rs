@@ -13,6 +13,18 @@ use crate::{AsSource, Remote, Result};
 /// [`EventBase`] dereferences to. Every verb of libevent's `event_base` is a
 /// method of it (see [`evbase_core::EventBase`]); the closure-taking helpers
 /// are in [`BaseExt`].
+///
+/// ```
+/// use evbase_std::{CoreBase, Count, EventBase};
+///
+/// // Code that takes a `&mut CoreBase` serves callbacks and `EventBase`s alike.
+/// fn added(base: &CoreBase) -> usize {
+///     base.num_events(Count::ADDED)
+/// }
+/// let base = EventBase::new()?;
+/// assert_eq!(added(&base), 0);
+/// # Ok::<(), evbase_std::Error>(())
+/// ```
 pub type CoreBase = evbase_core::EventBase<OsPlatform, Growable>;
 
 /// One event loop on the OS's fastest backend, with closures as callbacks.
@@ -77,6 +89,12 @@ impl EventBase {
     ///
     /// # Errors
     /// [`Error::NoBackend`](evbase_core::Error::NoBackend) when no method opens.
+    ///
+    /// ```
+    /// let base = evbase_std::EventBase::new()?;
+    /// println!("using {}", base.method().name); // epoll, kqueue, poll, select, win32 or iocp
+    /// # Ok::<(), evbase_std::Error>(())
+    /// ```
     pub fn new() -> Result<Self> {
         Self::with_config(&Config::default())
     }
@@ -87,11 +105,30 @@ impl EventBase {
     /// # Errors
     /// [`Error::NoBackend`](evbase_core::Error::NoBackend), saying for each
     /// method why it was not chosen.
+    ///
+    /// ```
+    /// use evbase_std::{BaseFlags, Config, EventBase};
+    ///
+    /// let mut config = Config::default();
+    /// config.avoid_method("select")?.set_flag(BaseFlags::PRECISE_TIMER);
+    /// let base = EventBase::with_config(&config)?;
+    /// assert_ne!(base.method().name, "select");
+    ///
+    /// // Avoid every method: the error says why each one was refused.
+    /// let mut none = Config::default();
+    /// for method in EventBase::supported_methods() {
+    ///     none.avoid_method(method.name)?;
+    /// }
+    /// let err = EventBase::with_config(&none).unwrap_err();
+    /// println!("{err}");
+    /// # Ok::<(), evbase_std::Error>(())
+    /// ```
     pub fn with_config(config: &Config) -> Result<Self> {
         Self::with_platform(OsPlatform::new(), config)
     }
 
     /// A base with `config` on a platform set up by hand.
+    /// Example: [`OsPlatform`].
     ///
     /// # Errors
     /// As [`with_config`](Self::with_config).
@@ -104,12 +141,18 @@ impl EventBase {
     /// The methods this OS has, most preferred first (libevent's
     /// `event_get_supported_methods`); a base takes the first one its
     /// config and the environment allow.
+    ///
+    /// ```
+    /// for method in evbase_std::EventBase::supported_methods() {
+    ///     println!("{}: {:?}", method.name, method.features);
+    /// }
+    /// ```
     pub fn supported_methods() -> &'static [Method] {
         supported_methods()
     }
 
     /// A handle for other threads: activate, add, del (waiting or not),
-    /// break, exit.
+    /// break, exit. Example: [`Remote`].
     pub fn remote(&self) -> Remote {
         Remote::new(Arc::clone(self.shared()))
     }
@@ -120,6 +163,7 @@ impl EventBase {
 
     /// Runs the loop until no event is pending or active, or until
     /// `loop_exit`/`loop_break` (libevent's `event_base_dispatch`).
+    /// Example: [`EventBase`].
     ///
     /// # Errors
     /// [`Error::Forked`](evbase_core::Error::Forked) in a forked child before
@@ -134,6 +178,19 @@ impl EventBase {
     ///
     /// # Errors
     /// As [`dispatch`](Self::dispatch).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use evbase_std::{BaseExt, EventBase, Exit, LoopFlags, What};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let ev = base.timer(|_, _, _| unreachable!("not within a minute"))?;
+    /// base.add(ev, Some(Duration::from_secs(60)))?;
+    /// // NONBLOCK: run what is ready now, without waiting for the timer.
+    /// assert_eq!(base.run(LoopFlags::NONBLOCK)?, Exit::Done);
+    /// assert_eq!(base.pending(ev, What::TIMEOUT)?.what, What::TIMEOUT);
+    /// # Ok::<(), evbase_std::Error>(())
+    /// ```
     pub fn run(&mut self, flags: LoopFlags) -> Result<Exit> {
         struct Looping(Arc<Shared>);
         impl Drop for Looping {
@@ -151,6 +208,7 @@ impl EventBase {
     /// Makes an event whose callback is a closure (libevent's `event_new`);
     /// see [`evbase_core::EventBase::new_event`] for the rules on `what`.
     /// The closure gets the base, the event's id and what happened.
+    /// Example: [`EventBase`].
     ///
     /// # Errors
     /// [`Error::InvalidFlags`](evbase_core::Error::InvalidFlags) for flags
@@ -170,6 +228,18 @@ impl EventBase {
     ///
     /// # Errors
     /// As [`evbase_core::EventBase::once`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use evbase_std::{EventBase, Exit, Source, What};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// base.once(Source::None, What::TIMEOUT, Some(Duration::from_millis(1)), |_, _, what| {
+    ///     assert_eq!(what, What::TIMEOUT);
+    /// })?;
+    /// assert_eq!(base.dispatch()?, Exit::NoEvents); // the event has freed itself
+    /// # Ok::<(), evbase_std::Error>(())
+    /// ```
     pub fn once(
         &mut self,
         source: Source,
@@ -185,6 +255,21 @@ impl EventBase {
     ///
     /// # Errors
     /// As [`evbase_core::EventBase::finalize`].
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc, time::Duration};
+    /// use evbase_std::{BaseExt, EventBase, What};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let ev = base.interval(Duration::from_secs(60), |_, _, _| {})?;
+    /// let done = Rc::new(Cell::new(false));
+    /// let flag = Rc::clone(&done);
+    /// base.finalize(ev, move |_, _| flag.set(true))?;
+    /// base.dispatch()?; // runs the finalizer; the deleted timer no longer holds the loop
+    /// assert!(done.get());
+    /// assert!(base.pending(ev, What::TIMEOUT)?.what.is_empty());
+    /// # Ok::<(), evbase_std::Error>(())
+    /// ```
     pub fn finalize(&mut self, id: EventId, finalizer: impl FnOnce(&mut CoreBase, EventId) + 'static) -> Result<()> {
         Ok(self.inner.finalize(id, finalizer_callback(finalizer))?)
     }
@@ -194,6 +279,21 @@ impl EventBase {
     ///
     /// # Errors
     /// As [`evbase_core::EventBase::free_finalize`].
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc, time::Duration};
+    /// use evbase_std::{BaseExt, EventBase, What};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let ev = base.interval(Duration::from_secs(60), |_, _, _| {})?;
+    /// let done = Rc::new(Cell::new(false));
+    /// let flag = Rc::clone(&done);
+    /// base.free_finalize(ev, move |_, _| flag.set(true))?;
+    /// base.dispatch()?;
+    /// assert!(done.get());
+    /// assert!(base.pending(ev, What::TIMEOUT).is_err()); // freed: the id is stale
+    /// # Ok::<(), evbase_std::Error>(())
+    /// ```
     pub fn free_finalize(
         &mut self,
         id: EventId,
@@ -203,18 +303,31 @@ impl EventBase {
     }
 
     /// The core's base.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use evbase_std::{BaseExt, Count, EventBase};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let ev = base.timer(|_, _, _| {})?;
+    /// base.core_mut().add(ev, Some(Duration::from_secs(60)))?;
+    /// assert_eq!(base.core().num_events(Count::ADDED), 1);
+    /// let core = base.into_core(); // an `evbase_core::EventBase`
+    /// assert_eq!(core.num_events(Count::ADDED), 1);
+    /// # Ok::<(), evbase_std::Error>(())
+    /// ```
     pub fn core(&self) -> &CoreBase {
         &self.inner
     }
 
     /// The core's base, mutably. Its own `run`/`dispatch` work too, but
     /// while they run, [`Remote::del_wait`] does not know a loop runs and
-    /// returns without waiting.
+    /// returns without waiting. Example: [`core`](Self::core).
     pub fn core_mut(&mut self) -> &mut CoreBase {
         &mut self.inner
     }
 
-    /// Unwraps the core's base.
+    /// Unwraps the core's base. Example: [`core`](Self::core).
     pub fn into_core(self) -> CoreBase {
         self.inner
     }
@@ -236,6 +349,11 @@ impl DerefMut for EventBase {
 
 /// The methods this OS has, most preferred first (libevent's
 /// `event_get_supported_methods`).
+///
+/// ```
+/// let names: Vec<&str> = evbase_std::supported_methods().iter().map(|m| m.name).collect();
+/// assert!(names.contains(&"select") || names.contains(&"win32"));
+/// ```
 pub fn supported_methods() -> &'static [Method] {
     SysPlatform::new().methods()
 }
@@ -284,6 +402,24 @@ pub trait BaseExt: sealed::Sealed {
     /// # Errors
     /// The handle's [`AsSource`] error; as
     /// [`evbase_core::EventBase::new_event`].
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use evbase_std::prelude::*;
+    ///
+    /// let socket = UdpSocket::bind("127.0.0.1:0")?;
+    /// socket.connect(socket.local_addr()?)?;
+    /// socket.send(b"ping")?; // to itself: readable at once
+    /// let mut base = EventBase::new()?;
+    /// let ev = base.io_event(&socket, What::READ, |base, _, what| {
+    ///     assert!(what.contains(What::READ));
+    ///     base.loop_break();
+    /// })?;
+    /// base.add(ev, None)?;
+    /// base.dispatch()?;
+    /// assert!(base.got_break());
+    /// # Ok::<(), evbase_std::Error>(())
+    /// ```
     fn io_event<H: AsSource + ?Sized>(
         &mut self,
         handle: &H,
@@ -300,6 +436,22 @@ pub trait BaseExt: sealed::Sealed {
     /// [`Error::InvalidSignal`](evbase_core::Error::InvalidSignal), or
     /// [`Error::Unsupported`](evbase_core::Error::Unsupported) where the OS
     /// cannot deliver that signal.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use evbase_std::{prelude::*, SIGINT};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let sigint = base.signal_event(SIGINT, |base, _, _| {
+    ///     println!("interrupted");
+    ///     base.loop_break();
+    /// })?;
+    /// // Stop waiting for Ctrl-C after 10 ms: with the signal event freed,
+    /// // nothing is left and the loop returns.
+    /// base.once_after(Duration::from_millis(10), move |base, _, _| base.free(sigint).unwrap())?;
+    /// assert_eq!(base.dispatch()?, Exit::NoEvents);
+    /// # Ok::<(), evbase_std::Error>(())
+    /// ```
     fn signal_event(
         &mut self,
         signal: u32,
@@ -312,10 +464,27 @@ pub trait BaseExt: sealed::Sealed {
     /// # Errors
     /// [`Error::Capacity`](evbase_core::Error::Capacity) when the event table
     /// cannot grow.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use evbase_std::prelude::*;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let mut left = 3;
+    /// let timer = base.timer(move |base, id, _| {
+    ///     left -= 1;
+    ///     if left > 0 {
+    ///         base.add(id, Some(Duration::from_millis(1))).unwrap(); // again
+    ///     }
+    /// })?;
+    /// base.add(timer, Some(Duration::from_millis(1)))?;
+    /// assert_eq!(base.dispatch()?, Exit::NoEvents);
+    /// # Ok::<(), evbase_std::Error>(())
+    /// ```
     fn timer(&mut self, callback: impl FnMut(&mut CoreBase, EventId, What) + 'static) -> Result<EventId>;
 
     /// Runs `callback` once, `after` from now, then frees the event
-    /// (libevent's `event_base_once` with a timeout).
+    /// (libevent's `event_base_once` with a timeout). Example: [`BaseExt`].
     ///
     /// # Errors
     /// As [`timer`](Self::timer).
@@ -326,7 +495,7 @@ pub trait BaseExt: sealed::Sealed {
     ) -> Result<EventId>;
 
     /// Makes and adds a persistent timer that fires every `period`, without
-    /// drift, until deleted.
+    /// drift, until deleted. Example: [`BaseExt`].
     ///
     /// # Errors
     /// As [`timer`](Self::timer).

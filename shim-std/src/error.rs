@@ -26,10 +26,23 @@ enum Repr {
 }
 
 /// `Result` with this crate's [`Error`].
+///
+/// ```
+/// use std::net::TcpListener;
+/// use evbase_std::EventBase;
+///
+/// fn listen() -> evbase_std::Result<(EventBase, TcpListener)> {
+///     let listener = TcpListener::bind("127.0.0.1:0")?; // an io::Error
+///     let base = EventBase::new()?; // or evbase's
+///     Ok((base, listener))
+/// }
+/// # listen().unwrap();
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// The core's error, to match on (`None` for an [`io::Error`]).
+    /// Example: [`Error::kind`].
     pub fn core(&self) -> Option<&evbase_core::Error> {
         match &self.0 {
             Repr::Core(e) => Some(e),
@@ -38,6 +51,7 @@ impl Error {
     }
 
     /// The OS error code (`errno`, `WSAGetLastError`), when the OS refused.
+    /// Example: [`Error::kind`].
     pub fn raw_os_error(&self) -> Option<i32> {
         match &self.0 {
             Repr::Core(evbase_core::Error::Os { code, .. }) => Some(*code),
@@ -47,6 +61,20 @@ impl Error {
     }
 
     /// The [`io::ErrorKind`] that fits this error.
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// use evbase_std::{BaseExt, EventBase, evbase_core};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let ev = base.timer(|_, _, _| {})?;
+    /// base.free(ev)?;
+    /// let err: evbase_std::Error = base.add(ev, None).unwrap_err().into();
+    /// assert!(matches!(err.core(), Some(evbase_core::Error::StaleEvent)));
+    /// assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    /// assert_eq!(err.raw_os_error(), None);
+    /// # Ok::<(), evbase_std::Error>(())
+    /// ```
     pub fn kind(&self) -> io::ErrorKind {
         use evbase_core::Error as E;
         match &self.0 {

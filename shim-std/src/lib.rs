@@ -86,10 +86,11 @@ pub use evbase_core::{
 };
 
 /// `SIGINT` (Ctrl-C): 2 on every Unix, and on Windows, where the console's
-/// Ctrl-C is delivered as this signal.
+/// Ctrl-C is delivered as this signal. Example: [`BaseExt::signal_event`].
 pub const SIGINT: u32 = 2;
 
 /// The names most programs need: `use evbase_std::prelude::*;`.
+/// Example: [`BaseExt`].
 pub mod prelude {
     pub use crate::{
         AsSource, BaseExt, Config, CoreBase, EventBase, EventId, Exit, Features, LoopFlags, Remote, Source, What,
@@ -98,5 +99,5 @@ pub mod prelude {
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

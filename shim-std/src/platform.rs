@@ -9,23 +9,48 @@ use std::time::{Duration, Instant as StdInstant};
 use evbase_core::{Config, Inbox, Instant, Method, Platform, RemoteOp, RemoteQueue, Waker};
 
 /// The platform of this OS that [`OsPlatform`] wraps:
-/// [`evbase_posix::PosixPlatform`] on Unix.
+/// [`evbase_posix::PosixPlatform`] on Unix. Example: [`OsPlatform`].
 #[cfg(unix)]
 pub type SysPlatform = evbase_posix::PosixPlatform;
 
 /// The platform of this OS that [`OsPlatform`] wraps:
-/// [`evbase_windows::WindowsPlatform`] on Windows.
+/// [`evbase_windows::WindowsPlatform`] on Windows. Example: [`OsPlatform`].
 #[cfg(windows)]
 pub type SysPlatform = evbase_windows::WindowsPlatform;
 
 /// How many operations other threads may have queued for one base before
 /// [`Remote`](crate::Remote) calls fail with `Error::Capacity`.
+///
+/// ```
+/// use evbase_std::{EventBase, REMOTE_CAPACITY, evbase_core};
+///
+/// let base = EventBase::new()?;
+/// let remote = base.remote();
+/// for _ in 0..REMOTE_CAPACITY {
+///     remote.loop_break()?;
+/// }
+/// // No loop has run to take them: the next one does not fit.
+/// let err = remote.loop_break().unwrap_err();
+/// assert!(matches!(err.core(), Some(evbase_core::Error::Capacity { .. })));
+/// # Ok::<(), evbase_std::Error>(())
+/// ```
 pub const REMOTE_CAPACITY: usize = 1024;
 
 /// The platform of a std base: the OS's own ([`SysPlatform`]: epoll,
 /// kqueue, poll, select on Unix; win32, iocp on Windows) plus the remote
 /// queue behind [`Remote`](crate::Remote), which lets other threads block
 /// until the loop has applied what they sent.
+///
+/// ```
+/// use evbase_std::{Config, EventBase, OsPlatform, SysPlatform};
+///
+/// // A platform configured by hand (here as `new()` would make it).
+/// let platform = OsPlatform::from_sys(SysPlatform::new());
+/// println!("{:?}", platform.sys());
+/// let base = EventBase::with_platform(platform, &Config::default())?;
+/// # drop(base);
+/// # Ok::<(), evbase_std::Error>(())
+/// ```
 pub struct OsPlatform {
     sys: SysPlatform,
     pub(crate) shared: Arc<Shared>,
@@ -46,7 +71,7 @@ impl Default for OsPlatform {
 }
 
 impl OsPlatform {
-    /// The OS's platform with every method it has.
+    /// The OS's platform with every method it has. Example: [`OsPlatform`].
     pub fn new() -> Self {
         Self::from_sys(SysPlatform::new())
     }
@@ -54,6 +79,7 @@ impl OsPlatform {
     /// Wraps a platform configured by hand (e.g. a `PosixPlatform` with
     /// `force_timerfd`). Its own remote queue, if it has one, is not used:
     /// other threads go through [`Remote`](crate::Remote).
+    /// Example: [`OsPlatform`].
     pub fn from_sys(sys: SysPlatform) -> Self {
         OsPlatform {
             sys,
@@ -61,7 +87,7 @@ impl OsPlatform {
         }
     }
 
-    /// The wrapped OS platform.
+    /// The wrapped OS platform. Example: [`OsPlatform`].
     pub fn sys(&self) -> &SysPlatform {
         &self.sys
     }

@@ -63,6 +63,7 @@ impl core::fmt::Debug for Remote {
 
 /// The number of an operation sent through a [`Remote`], to ask whether the
 /// loop has applied it ([`Remote::is_processed`], [`Remote::wait`]).
+/// Example: [`Remote::wait`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Ticket(u32);
 
@@ -72,7 +73,7 @@ impl Remote {
     }
 
     /// Activates `id` with `what`, once (libevent's `event_active` from
-    /// another thread).
+    /// another thread). Example: [`Remote`].
     ///
     /// # Errors
     /// [`Error::Capacity`](evbase_core::Error::Capacity) when the queue is full.
@@ -81,7 +82,7 @@ impl Remote {
     }
 
     /// Adds `id` with `timeout`, measured from when the loop applies it
-    /// (libevent's `event_add` from another thread).
+    /// (libevent's `event_add` from another thread). Example: [`Remote::wait`].
     ///
     /// # Errors
     /// [`Error::Capacity`](evbase_core::Error::Capacity) when the queue is full.
@@ -93,6 +94,7 @@ impl Remote {
     /// event's callback may be running on the loop thread now, and may even
     /// start once more before the loop applies the deletion. Use
     /// [`del_wait`](Self::del_wait) to be sure it has stopped.
+    /// Example: [`Remote::loop_exit`].
     ///
     /// # Errors
     /// [`Error::Capacity`](evbase_core::Error::Capacity) when the queue is full.
@@ -119,6 +121,23 @@ impl Remote {
     ///
     /// # Errors
     /// [`Error::Capacity`](evbase_core::Error::Capacity) when the queue is full.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use evbase_std::prelude::*;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let remote = base.remote();
+    /// let tick = base.interval(Duration::from_millis(1), |_, _, _| {})?;
+    /// let t = std::thread::spawn(move || -> evbase_std::Result<()> {
+    ///     std::thread::sleep(Duration::from_millis(5));
+    ///     remote.del_wait(tick)?; // the callback is not running and will not start again
+    ///     Ok(())
+    /// });
+    /// assert_eq!(base.dispatch()?, Exit::NoEvents); // the interval was its only event
+    /// t.join().unwrap()?;
+    /// # Ok::<(), evbase_std::Error>(())
+    /// ```
     pub fn del_wait(&self, id: EventId) -> Result<()> {
         let ticket = self.del(id)?;
         if self.shared.on_loop_thread() {
@@ -137,6 +156,18 @@ impl Remote {
     ///
     /// # Errors
     /// [`Error::Capacity`](evbase_core::Error::Capacity) when the queue is full.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use evbase_std::prelude::*;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// base.interval(Duration::from_millis(1), |_, _, _| {})?;
+    /// base.remote().loop_break()?; // before the loop starts: kept
+    /// assert_eq!(base.dispatch()?, Exit::Done);
+    /// assert!(base.got_break());
+    /// # Ok::<(), evbase_std::Error>(())
+    /// ```
     pub fn loop_break(&self) -> Result<Ticket> {
         Ok(Ticket(self.shared.queue.loop_break()?))
     }
@@ -146,11 +177,30 @@ impl Remote {
     ///
     /// # Errors
     /// [`Error::Capacity`](evbase_core::Error::Capacity) when the queue is full.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use evbase_std::prelude::*;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let remote = base.remote();
+    /// let tick = base.interval(Duration::from_millis(1), |_, _, _| {})?;
+    /// let t = std::thread::spawn(move || -> evbase_std::Result<()> {
+    ///     remote.del(tick)?; // without waiting for a running callback
+    ///     remote.loop_exit()?;
+    ///     Ok(())
+    /// });
+    /// base.dispatch()?;
+    /// t.join().unwrap()?;
+    /// assert!(base.pending(tick, What::TIMEOUT)?.what.is_empty());
+    /// # Ok::<(), evbase_std::Error>(())
+    /// ```
     pub fn loop_exit(&self) -> Result<Ticket> {
         Ok(Ticket(self.shared.queue.loop_exit()?))
     }
 
     /// Whether the loop has applied the operation of `ticket`.
+    /// Example: [`Remote::wait`].
     pub fn is_processed(&self, ticket: Ticket) -> bool {
         self.shared.queue.is_processed(ticket.0)
     }
@@ -158,6 +208,26 @@ impl Remote {
     /// Waits up to `timeout` for the loop to apply the operation of
     /// `ticket`; returns whether it did. On the loop's own thread it does
     /// not wait (the loop cannot progress while its thread waits).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use evbase_std::prelude::*;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let remote = base.remote();
+    /// let ev = base.timer(|base, _, _| base.loop_break())?;
+    /// assert!(remote.is_loop_thread() && !remote.is_looping());
+    /// let t = std::thread::spawn(move || -> evbase_std::Result<()> {
+    ///     assert!(!remote.is_loop_thread());
+    ///     let ticket = remote.add(ev, Some(Duration::from_millis(1)))?;
+    ///     assert!(remote.wait(ticket, Duration::from_secs(60)));
+    ///     assert!(remote.is_processed(ticket));
+    ///     Ok(())
+    /// });
+    /// base.run(LoopFlags::NO_EXIT_ON_EMPTY)?; // until the timer breaks it
+    /// t.join().unwrap()?;
+    /// # Ok::<(), evbase_std::Error>(())
+    /// ```
     pub fn wait(&self, ticket: Ticket, timeout: Duration) -> bool {
         if self.shared.on_loop_thread() {
             return self.is_processed(ticket);
@@ -167,12 +237,13 @@ impl Remote {
             .wait_until(deadline, || self.shared.queue.is_processed(ticket.0))
     }
 
-    /// Whether the base's loop is running now.
+    /// Whether the base's loop is running now. Example: [`Remote::wait`].
     pub fn is_looping(&self) -> bool {
         self.shared.looping()
     }
 
     /// Whether the caller is the thread that owns the base (and runs its loop).
+    /// Example: [`Remote::wait`].
     pub fn is_loop_thread(&self) -> bool {
         self.shared.on_loop_thread()
     }

@@ -14,8 +14,17 @@ use crate::Result;
 ///
 /// The event does not own the handle: keep the handle open while the event
 /// is pending, and delete the event before closing it.
+///
+/// ```
+/// use std::net::UdpSocket;
+/// use evbase_std::{AsSource, Source};
+///
+/// let socket = UdpSocket::bind("127.0.0.1:0")?;
+/// assert!(matches!(socket.as_source()?, Source::Fd(_)));
+/// # Ok::<(), evbase_std::Error>(())
+/// ```
 pub trait AsSource {
-    /// The [`Source::Fd`] naming this handle.
+    /// The [`Source::Fd`] naming this handle. Example: [`AsSource`].
     ///
     /// # Errors
     /// [`Error::InvalidHandle`](evbase_core::Error::InvalidHandle) when the
@@ -37,6 +46,14 @@ impl<T: std::os::fd::AsFd + ?Sized> AsSource for T {
 /// # Errors
 /// [`Error::InvalidHandle`](evbase_core::Error::InvalidHandle) for a
 /// negative or too large descriptor.
+///
+/// ```
+/// use std::os::fd::AsRawFd;
+///
+/// let stdin = std::io::stdin();
+/// assert!(evbase_std::raw_fd(stdin.as_raw_fd()).is_ok());
+/// assert!(evbase_std::raw_fd(-1).is_err());
+/// ```
 #[cfg(unix)]
 pub fn raw_fd(fd: std::os::fd::RawFd) -> Result<Source> {
     match u32::try_from(fd) {
@@ -59,6 +76,16 @@ impl<T: std::os::windows::io::AsSocket + ?Sized> AsSource for T {
 /// # Errors
 /// [`Error::InvalidHandle`](evbase_core::Error::InvalidHandle) when the
 /// socket does not fit the core's handle range.
+///
+/// ```
+/// use std::net::UdpSocket;
+/// use std::os::windows::io::AsRawSocket;
+///
+/// let socket = UdpSocket::bind("127.0.0.1:0")?;
+/// let source = evbase_std::raw_socket(socket.as_raw_socket())?;
+/// # drop(source);
+/// # Ok::<(), evbase_std::Error>(())
+/// ```
 #[cfg(windows)]
 pub fn raw_socket(socket: std::os::windows::io::RawSocket) -> Result<Source> {
     Ok(Source::Fd(evbase_windows::handle_of(socket)?))
