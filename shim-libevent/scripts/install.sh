@@ -35,11 +35,8 @@ mkdir -p "$1"
 prefix=$(cd "$1" && pwd)
 
 shim=$(cd "$(dirname "$0")/.." && pwd)
-root=$(dirname "$shim")
 cargo=${CARGO:-cargo}
 cc=${CC:-gcc}
-target=${CARGO_TARGET_DIR:-$root/target}
-case "$target" in /*) ;; *) target=$root/$target ;; esac
 
 # libevent's version: sonames, file names and pkg-config files.
 version=2.1.12-stable
@@ -50,8 +47,13 @@ sofull=7.0.1
 if [ -z "$archive" ]; then
     profile_flag=()
     [ "$profile" = release ] && profile_flag=(--release)
+    # By manifest, so that it works in the workspace and in the published
+    # package alike; cargo says where it builds (workspace, CARGO_TARGET_DIR).
+    manifest=$shim/Cargo.toml
     echo "install.sh: cargo build ${profile_flag[*]} -p evbase-libevent" >&2
-    (cd "$root" && "$cargo" build --quiet "${profile_flag[@]}" -p evbase-libevent)
+    "$cargo" build --quiet "${profile_flag[@]}" --manifest-path "$manifest" -p evbase-libevent
+    target=$("$cargo" metadata --format-version 1 --no-deps --manifest-path "$manifest" |
+        sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
     archive=$target/$profile/libevbase_libevent.a
 fi
 [ -f "$archive" ] || { echo "install.sh: no $archive" >&2; exit 1; }
