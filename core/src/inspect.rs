@@ -3,30 +3,43 @@
 use core::fmt;
 use core::ops::ControlFlow;
 
+use crate::event::Kind;
 use crate::event::state;
 use crate::platform::Platform;
-use crate::event::Kind;
 use crate::{Error, EventBase, EventId, EventInfo, Source, Storage, What};
 
+/// Where an event stands ([`EventBase::status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Status {
+    /// Registered for its handle or signal.
+    pub inserted: bool,
+    /// A timer is armed.
+    pub timer: bool,
+    /// Active or active-later: its callback is due.
+    pub active: bool,
+}
+
+impl Status {
+    /// Neither pending nor active: what happens to it next is up to its owner.
+    pub fn is_idle(self) -> bool {
+        !(self.inserted || self.timer || self.active)
+    }
+}
+
 impl<P: Platform, S: Storage> EventBase<P, S> {
-    /// Whether the event is neither pending (registered or timed) nor
-    /// active (now or later): what it does next is up to its owner.
+    /// Where the event stands, in one look (what libevent keeps in
+    /// `ev_flags`).
     ///
     /// # Errors
     /// [`Error::StaleEvent`].
-    pub fn is_idle(&self, id: EventId) -> Result<bool, Error> {
+    pub fn status(&self, id: EventId) -> Result<Status, Error> {
         let key = self.core.slots.check(id)?;
         let slot = self.core.slots.at(key);
-        Ok(slot.state & (state::INSERTED | state::TIMEOUT) == 0 && !self.core.queues.is_queued(key))
-    }
-
-    /// Whether the event is active or active-later (its callback is due).
-    ///
-    /// # Errors
-    /// [`Error::StaleEvent`].
-    pub fn is_active(&self, id: EventId) -> Result<bool, Error> {
-        let key = self.core.slots.check(id)?;
-        Ok(self.core.queues.is_queued(key))
+        Ok(Status {
+            inserted: slot.has(state::INSERTED),
+            timer: slot.has(state::TIMEOUT),
+            active: self.core.queues.is_queued(key),
+        })
     }
 
     /// The user word of an event made with [`Callback::from_fn`](crate::Callback::from_fn)

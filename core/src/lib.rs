@@ -126,6 +126,7 @@ pub use event::{Callback, CallbackFn, EventInfo, Pending, Source};
 pub use fdmap::{MAX_HANDLE, MAX_SIGNAL};
 pub use flags::{BaseFlags, Features, LoopFlags, What};
 pub use heap::TimerHeap;
+pub use inspect::Status;
 pub use invariants::Violation;
 pub use list::{KeyLinks, ListHead};
 pub use method::Method;

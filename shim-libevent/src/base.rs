@@ -10,10 +10,10 @@
 //!   ([`Cross`]) and an internal event is activated to apply it on the
 //!   loop thread, as libevent's notification does.
 
-use std::cell::{Cell, UnsafeCell};
+use std::cell::UnsafeCell;
 use std::collections::VecDeque;
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -54,6 +54,9 @@ pub struct CBase {
     lock: Mutex<()>,
     /// The id of the thread running the loop ([`thread_id`]), or 0.
     loop_thread: AtomicU64,
+    /// While a callback of this base's loop runs: the core base it was
+    /// handed (written and read only by the loop's thread).
+    current: AtomicPtr<CoreBase>,
     remote: Remote,
     cross: Mutex<Cross>,
     cross_queued: AtomicU64,
@@ -74,32 +77,13 @@ unsafe impl Sync for CBase {}
 // SAFETY: as above; a base may be freed from any thread while no loop runs.
 unsafe impl Send for CBase {}
 
-thread_local! {
-    static THREAD_ID: Cell<u64> = const { Cell::new(0) };
-    /// The innermost loop this thread runs: its C base and, once a callback
-    /// has started, the core base that callback was handed.
-    static RUNNING: Cell<(*const CBase, *mut CoreBase)> = const { Cell::new((std::ptr::null(), std::ptr::null_mut())) };
-}
-
-/// A small number naming the calling thread (never 0).
-pub(crate) fn thread_id() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    THREAD_ID.with(|id| {
-        if id.get() == 0 {
-            id.set(NEXT.fetch_add(1, Ordering::Relaxed));
-        }
-        id.get()
-    })
-}
-
-/// Records that a callback of the loop this thread runs was handed `core`:
-/// calls from the callback into the same base go through it.
+/// The calling thread's id (`pthread_self`, never 0 on the systems this
+/// library builds for). Not a thread-local: in a shared library those cost
+/// a call to `__tls_get_addr` on every access.
 #[inline]
-pub(crate) fn enter_callback(core: &mut CoreBase) {
-    RUNNING.with(|r| {
-        let (base, _) = r.get();
-        r.set((base, core as *mut CoreBase));
-    });
+pub(crate) fn thread_id() -> u64 {
+    // SAFETY: pthread_self has no preconditions.
+    unsafe { libc::pthread_self() as u64 }
 }
 
 /// How a caller reaches a base now.
@@ -115,6 +99,28 @@ impl CBase {
     /// (`event_set_mem_functions`), as libevent's bases are. NULL when that
     /// allocator fails.
     pub(crate) fn create(config: &evbase_core::Config) -> Result<*mut CBase, evbase_std::Error> {
+        // The memory first: the drain event's word is its address.
+        let p = crate::mm::malloc(std::mem::size_of::<CBase>()) as *mut CBase;
+        if p.is_null() {
+            return Ok(p);
+        }
+        match Self::build(config, p) {
+            Ok(cbase) => {
+                // SAFETY: fresh memory of CBase's size from malloc, which
+                // aligns for any type.
+                unsafe { p.write(cbase) };
+                Ok(p)
+            }
+            Err(e) => {
+                // SAFETY: the memory just allocated, never handed out.
+                unsafe { crate::mm::free(p as *mut c_void) };
+                Err(e)
+            }
+        }
+    }
+
+    /// The base that will live at `at`.
+    fn build(config: &evbase_core::Config, at: *mut CBase) -> Result<CBase, evbase_std::Error> {
         let sys = evbase_posix::PosixPlatform::new().with_show_method(announce_method);
         let mut base = evbase_std::EventBase::with_platform(evbase_std::OsPlatform::from_sys(sys), config)?;
         let remote = base.remote();
@@ -122,13 +128,14 @@ impl CBase {
         let drain = core.new_event(
             evbase_core::Source::None,
             What::empty(),
-            Callback::from_fn(drain_cross, 0),
+            Callback::from_fn(drain_cross, at as usize),
         )?;
         core.set_priority(drain, 0)?;
-        let cbase = CBase {
+        Ok(CBase {
             base: UnsafeCell::new(Some(base)),
             lock: Mutex::new(()),
             loop_thread: AtomicU64::new(0),
+            current: AtomicPtr::new(std::ptr::null_mut()),
             remote,
             cross: Mutex::new(Cross::default()),
             cross_queued: AtomicU64::new(0),
@@ -136,14 +143,14 @@ impl CBase {
             cross_done: Condvar::new(),
             drain,
             common: Mutex::new(Vec::new()),
-        };
-        let p = crate::mm::malloc(std::mem::size_of::<CBase>()) as *mut CBase;
-        if !p.is_null() {
-            // SAFETY: fresh memory of CBase's size from malloc, which
-            // aligns for any type.
-            unsafe { p.write(cbase) };
-        }
-        Ok(p)
+        })
+    }
+
+    /// Records that a callback of this base's loop was handed `core`:
+    /// calls from the callback into the base go through it.
+    #[inline]
+    pub(crate) fn enter(&self, core: &mut CoreBase) {
+        self.current.store(core, Ordering::Relaxed);
     }
 
     /// The base behind a C pointer.
@@ -154,10 +161,6 @@ impl CBase {
     pub(crate) unsafe fn from_raw<'a>(raw: *mut RawBase) -> Option<&'a CBase> {
         // SAFETY: the caller's promise: NULL or a live `CBase`.
         unsafe { (raw as *const CBase).as_ref() }
-    }
-
-    pub(crate) fn as_raw(&self) -> *mut RawBase {
-        self as *const CBase as *mut RawBase
     }
 
     /// The internal event that applies cross-thread requests.
@@ -173,8 +176,8 @@ impl CBase {
     /// Reaches the base from the calling thread (see the module's doc).
     pub(crate) fn access(&self) -> Access<'_> {
         if self.on_loop_thread() {
-            let (base, core) = RUNNING.with(|r| r.get());
-            if std::ptr::eq(base, self) && !core.is_null() {
+            let core = self.current.load(Ordering::Relaxed);
+            if !core.is_null() {
                 // SAFETY: `core` was handed to a callback of this base's
                 // loop, which runs on this thread and is now inside that
                 // callback (or a later one): the loop does not use its own
@@ -279,7 +282,7 @@ impl CBase {
             }
         };
         self.loop_thread.store(thread_id(), Ordering::Release);
-        let saved = RUNNING.with(|r| r.replace((self as *const CBase, std::ptr::null_mut())));
+        self.current.store(std::ptr::null_mut(), Ordering::Relaxed);
         // SAFETY: the lock is held for the whole run; calls from callbacks
         // reach the base through the `&mut` the callback is handed.
         let exit = match unsafe { &mut *self.base.get() } {
@@ -291,7 +294,7 @@ impl CBase {
             }
             None => Err(()),
         };
-        RUNNING.with(|r| r.set(saved));
+        self.current.store(std::ptr::null_mut(), Ordering::Relaxed);
         self.loop_thread.store(0, Ordering::Release);
         drop(guard);
         exit
@@ -369,13 +372,12 @@ fn apply_cross(cbase: &CBase, core: &mut CoreBase) {
     }
 }
 
-fn drain_cross(core: &mut CoreBase, _id: EventId, _what: What, _word: usize) {
-    let (cbase, _) = RUNNING.with(|r| r.get());
-    enter_callback(core);
-    // SAFETY: RUNNING holds the C base whose loop runs this callback.
-    if let Some(cbase) = unsafe { cbase.as_ref() } {
-        apply_cross(cbase, core);
-    }
+fn drain_cross(core: &mut CoreBase, _id: EventId, _what: What, word: usize) {
+    // SAFETY: the drain event's word is the address of the CBase that owns
+    // it, alive while its loop runs.
+    let cbase = unsafe { &*(word as *const CBase) };
+    cbase.enter(core);
+    apply_cross(cbase, core);
 }
 
 /// Runs `f` on the base behind `raw` when it can be reached directly (no
@@ -387,11 +389,6 @@ pub(crate) fn with_core<R>(raw: *mut RawBase, f: impl FnOnce(&mut CoreBase) -> R
         Access::Direct(core, _guard) => Some(f(core)),
         Access::Cross => None,
     }
-}
-
-/// The C base of the loop this thread runs, if any.
-pub(crate) fn running_base() -> *const CBase {
-    RUNNING.with(|r| r.get().0)
 }
 
 /// A C `void *` that is never a real argument: `event_self_cbarg`.

@@ -99,8 +99,7 @@ pub unsafe extern "C" fn event_config_set_max_dispatch_interval(
         return -1;
     };
     // SAFETY: C passes NULL or a timeval.
-    let interval = unsafe { max_interval.as_ref() }
-        .map(|tv| std::time::Duration::new(tv.tv_sec.max(0) as u64, tv.tv_usec.clamp(0, 999_999) as u32 * 1000));
+    let interval = unsafe { max_interval.as_ref() }.map(crate::layout::duration_of);
     let callbacks = (max_callbacks >= 0).then_some(max_callbacks as u32);
     c.set_max_dispatch_interval(interval, callbacks, min_priority);
     0

@@ -15,8 +15,11 @@ use std::time::Duration;
 use evbase_core::{Callback, Error, EventId, Source, What};
 use evbase_std::CoreBase;
 
-use crate::base::{Access, CBase, CrossOp, RawBase, enter_callback, self_cbarg};
-use crate::layout::{Event, EventCallbackFn, Timeval, evlist};
+use crate::base::{Access, CBase, CrossOp, RawBase, self_cbarg};
+use crate::layout::{
+    COMMON_IDX_MASK, COMMON_IDX_SHIFT, COMMON_MAGIC, COMMON_MASK, Event, EventCallbackFn, MICROSECONDS_MASK, Timeval,
+    duration_of, evlist, timeval_of,
+};
 use crate::{debug, log};
 
 /// The core id of a C event, if it has a live one on `core`.
@@ -72,24 +75,22 @@ fn ensure_id(core: &mut CoreBase, ev: *mut Event) -> Result<EventId, Error> {
 
 /// Frees the core event behind `id` if it is neither pending nor active.
 fn release_if_idle(core: &mut CoreBase, id: EventId) {
-    if core.is_idle(id) == Ok(true) {
+    if core.status(id).is_ok_and(|s| s.is_idle()) {
         let _ = core.free(id);
     }
 }
 
-/// Refreshes the `ev_flags` that C may read from the core's state.
-fn mirror_flags(core: &mut CoreBase, ev: &mut Event) {
+/// Sets the `ev_flags` that C may read from the core's view of `id`.
+fn mirror_flags(core: &CoreBase, ev: &mut Event, id: Option<EventId>) {
     let mut flags = ev.cb.flags & (evlist::INIT | evlist::INTERNAL | evlist::FINALIZING);
-    if let Some(id) = live_id(core, ev)
-        && let Ok(p) = core.pending(id, What::all())
-    {
-        if p.what.intersects(What::IO | What::SIGNAL) {
+    if let Some(status) = id.and_then(|id| core.status(id).ok()) {
+        if status.inserted {
             flags |= evlist::INSERTED;
         }
-        if p.what.contains(What::TIMEOUT) {
+        if status.timer {
             flags |= evlist::TIMEOUT;
         }
-        if core.is_active(id) == Ok(true) {
+        if status.active {
             flags |= evlist::ACTIVE;
         }
     }
@@ -98,12 +99,13 @@ fn mirror_flags(core: &mut CoreBase, ev: &mut Event) {
 
 /// Calls a C event's callback (the core's plain callback for every C event).
 pub(crate) fn trampoline(core: &mut CoreBase, id: EventId, what: What, word: usize) {
-    enter_callback(core);
     let ev = word as *mut Event;
     let (callback, fd, arg, persist) = {
         // SAFETY: the event is pending or active, so its storage is alive
         // (libevent's rule: a program frees only events that are neither).
         let e = unsafe { &mut *ev };
+        // SAFETY: an event's base outlives its pending events.
+        unsafe { (*(e.base as *const CBase)).enter(core) };
         e.res = what.bits() as c_short;
         let persist = e.events & What::PERSIST.bits() as c_short != 0;
         let keep = if persist { evlist::INSERTED | evlist::TIMEOUT } else { 0 };
@@ -122,26 +124,12 @@ pub(crate) fn trampoline(core: &mut CoreBase, id: EventId, what: What, word: usi
     }
 }
 
-fn duration_of(tv: &Timeval) -> Duration {
-    if tv.tv_sec < 0 {
-        return Duration::ZERO;
-    }
-    let usec = tv.tv_usec.clamp(0, 999_999) as u32;
-    Duration::new(tv.tv_sec as u64, usec * 1000)
-}
-
 /// The timeout of `event_add`: `None` for NULL, or a common timeout.
 pub(crate) enum Timeout {
     None,
     After(Duration),
     Common(evbase_core::CommonTimeout),
 }
-
-const COMMON_MASK: libc::suseconds_t = 0xf000_0000;
-const COMMON_MAGIC: libc::suseconds_t = 0x5000_0000;
-const COMMON_IDX_MASK: libc::suseconds_t = 0x0ff0_0000;
-const COMMON_IDX_SHIFT: u32 = 20;
-const MICROSECONDS_MASK: libc::suseconds_t = 0x000f_ffff;
 
 /// The `tv_usec` that names common timeout `idx` of `duration`.
 pub(crate) fn common_timeval(idx: usize, duration: Duration) -> Timeval {
@@ -181,12 +169,12 @@ pub(crate) fn add_direct(core: &mut CoreBase, ev: *mut Event, timeout: Option<Du
 }
 
 fn add_timeout(core: &mut CoreBase, ev: *mut Event, timeout: Timeout) -> Result<(), Error> {
-    let fresh = {
-        // SAFETY: an assigned event the caller handed us.
-        let e = unsafe { &*ev };
-        live_id(core, e).is_none()
+    // SAFETY: an assigned event the caller handed us.
+    let live = live_id(core, unsafe { &*ev });
+    let id = match live {
+        Some(id) => id,
+        None => ensure_id(core, ev)?,
     };
-    let id = ensure_id(core, ev)?;
     let r = match timeout {
         Timeout::None => core.add(id, None),
         Timeout::After(d) => core.add(id, Some(d)),
@@ -197,16 +185,15 @@ fn add_timeout(core: &mut CoreBase, ev: *mut Event, timeout: Timeout) -> Result<
     if let Timeout::After(d) = timeout
         && e.events & What::PERSIST.bits() as c_short != 0
     {
-        e.io_timeout = Timeval {
-            tv_sec: d.as_secs() as libc::time_t,
-            tv_usec: d.subsec_micros() as libc::suseconds_t,
-        };
+        e.io_timeout = timeval_of(d);
     }
-    if r.is_err() && fresh {
+    if r.is_err() && live.is_none() {
         let _ = core.free(id);
         e.set_core_id(None);
+        mirror_flags(core, e, None);
+        return r;
     }
-    mirror_flags(core, e);
+    mirror_flags(core, e, Some(id));
     r
 }
 
@@ -222,7 +209,7 @@ pub(crate) fn del_direct(core: &mut CoreBase, ev: *mut Event) -> Result<(), Erro
     if r.is_ok() && core.running_event() != Some(id) {
         release_if_idle(core, id);
     }
-    mirror_flags(core, e);
+    mirror_flags(core, e, Some(id));
     r
 }
 
@@ -513,12 +500,7 @@ pub unsafe extern "C" fn event_pending(ev: *const Event, events: c_short, tv: *m
         && what.contains(What::TIMEOUT)
     {
         // SAFETY: non-NULL output pointer from C.
-        unsafe {
-            *tv = Timeval {
-                tv_sec: wall.as_secs() as libc::time_t,
-                tv_usec: wall.subsec_micros() as libc::suseconds_t,
-            }
-        };
+        unsafe { *tv = timeval_of(wall) };
     }
     what.bits() as c_int
 }

@@ -9,7 +9,7 @@ use std::ops::ControlFlow;
 use evbase_core::{Callback, EventId, What};
 use evbase_std::CoreBase;
 
-use crate::base::{Access, CBase, RawBase, enter_callback};
+use crate::base::{Access, CBase, RawBase};
 use crate::layout::{Event, FinalizeCallbackFn, evlist};
 use crate::log;
 
@@ -174,8 +174,10 @@ fn finalize(ev: *mut Event, callback: FinalizeCallbackFn, free_struct: bool) -> 
     e.cb.flags |= evlist::FINALIZING;
     e.cb.flags &= !(evlist::INSERTED | evlist::TIMEOUT | evlist::ACTIVE);
     let arg = e.cb.arg;
+    let owner = cbase as *const CBase;
     let finalizer = Callback::new(move |core: &mut CoreBase, _id, _what| {
-        enter_callback(core);
+        // SAFETY: the base that runs this finalizer owns it and is alive.
+        unsafe { (*owner).enter(core) };
         if let Some(f) = callback {
             // SAFETY: the caller's finalizer, with the struct it named.
             unsafe { f(ev, arg) };

@@ -128,3 +128,38 @@ impl Event {
         unsafe { core::mem::transmute::<*mut c_void, EventCallbackFn>(self.cb.callback) }
     }
 }
+
+/// `tv_usec` bits that mark a common timeout (libevent's encoding: a
+/// magic nibble, the queue's index, then the microseconds).
+pub const COMMON_MASK: libc::suseconds_t = 0xf000_0000;
+/// The magic nibble of a common timeout.
+pub const COMMON_MAGIC: libc::suseconds_t = 0x5000_0000;
+/// The queue index of a common timeout.
+pub const COMMON_IDX_MASK: libc::suseconds_t = 0x0ff0_0000;
+/// Where the index starts.
+pub const COMMON_IDX_SHIFT: u32 = 20;
+/// The microseconds of a common timeout.
+pub const MICROSECONDS_MASK: libc::suseconds_t = 0x000f_ffff;
+
+/// A C duration as a `Duration`: microseconds past a second carry into
+/// the seconds (as libevent's `evutil_timeradd` does), a common timeout's
+/// marker bits are dropped, and a negative time is zero.
+pub fn duration_of(tv: &Timeval) -> core::time::Duration {
+    let usec = if tv.tv_usec & COMMON_MASK == COMMON_MAGIC {
+        tv.tv_usec & MICROSECONDS_MASK
+    } else {
+        tv.tv_usec
+    };
+    if tv.tv_sec < 0 || usec < 0 {
+        return core::time::Duration::ZERO;
+    }
+    core::time::Duration::from_secs(tv.tv_sec as u64) + core::time::Duration::from_micros(usec as u64)
+}
+
+/// A `Duration` as a C `struct timeval`.
+pub fn timeval_of(d: core::time::Duration) -> Timeval {
+    Timeval {
+        tv_sec: d.as_secs() as libc::time_t,
+        tv_usec: d.subsec_micros() as libc::suseconds_t,
+    }
+}

@@ -6,27 +6,13 @@ use std::time::Duration;
 
 use evbase_core::{Config, Count, Exit, LoopFlags};
 
-use crate::base::{Access, CBase, CrossOp, RawBase, running_base};
+use crate::base::{Access, CBase, CrossOp, RawBase};
 use crate::config::RawConfig;
-use crate::layout::Timeval;
+use crate::layout::{Timeval, duration_of, timeval_of};
 use crate::{compat, debug, log};
 
 /// libevent's `EVENT_MAX_PRIORITIES`.
 const MAX_PRIORITIES: c_int = 256;
-
-fn timeval(d: Duration) -> Timeval {
-    Timeval {
-        tv_sec: d.as_secs() as libc::time_t,
-        tv_usec: d.subsec_micros() as libc::suseconds_t,
-    }
-}
-
-fn duration(tv: &Timeval) -> Duration {
-    if tv.tv_sec < 0 {
-        return Duration::ZERO;
-    }
-    Duration::new(tv.tv_sec as u64, tv.tv_usec.clamp(0, 999_999) as u32 * 1000)
-}
 
 /// The base behind a C pointer, or a warning naming the function.
 fn cbase<'a>(base: *mut RawBase, what: &str) -> Option<&'a CBase> {
@@ -71,7 +57,7 @@ fn free_base(base: *mut RawBase, finalize: bool) {
     let Some(cb) = (unsafe { CBase::from_raw(base) }) else {
         return;
     };
-    if cb.on_loop_thread() || !std::ptr::eq(running_base(), std::ptr::null()) && std::ptr::eq(running_base(), cb) {
+    if cb.on_loop_thread() {
         log::warn(format_args!(
             "event_base_free: called from inside the base's own loop; not freed"
         ));
@@ -145,7 +131,7 @@ pub unsafe extern "C" fn event_base_loopexit(base: *mut RawBase, tv: *const Time
         return -1;
     };
     // SAFETY: C passes NULL or a timeval.
-    let after = unsafe { tv.as_ref() }.map(duration);
+    let after = unsafe { tv.as_ref() }.map(duration_of);
     match cb.access() {
         Access::Direct(core, _g) => core.loop_exit(after).map_or(-1, |()| 0),
         Access::Cross => {
@@ -323,7 +309,7 @@ pub unsafe extern "C" fn event_base_gettimeofday_cached(base: *mut RawBase, tv: 
     match now {
         Some(d) => {
             // SAFETY: non-NULL output pointer.
-            unsafe { *tv = timeval(d) };
+            unsafe { *tv = timeval_of(d) };
             0
         }
         None => -1,
@@ -356,7 +342,7 @@ pub unsafe extern "C" fn event_gettime_monotonic(base: *mut RawBase, tv: *mut Ti
         Access::Direct(core, _g) => {
             let now = Duration::from_nanos(core.gettime_monotonic().as_nanos());
             // SAFETY: non-NULL output pointer.
-            unsafe { *tv = timeval(now) };
+            unsafe { *tv = timeval_of(now) };
             0
         }
         Access::Cross => -1,
@@ -375,7 +361,9 @@ pub unsafe extern "C" fn event_base_init_common_timeout(
     let Some(tv) = (unsafe { duration_tv.as_ref() }) else {
         return std::ptr::null();
     };
-    let d = duration(tv);
+    // A common timeout given back (libevent's test does) names itself:
+    // its marker bits are dropped and the same entry is found below.
+    let d = duration_of(tv);
     let Access::Direct(core, _g) = cb.access() else {
         return std::ptr::null();
     };
@@ -479,12 +467,18 @@ pub unsafe extern "C" fn event_base_once(
     let Some(cb) = cbase(base, "event_base_once") else {
         return -1;
     };
-    let what = evbase_core::What::from_bits_truncate(events as u8);
-    if what.intersects(evbase_core::What::SIGNAL | evbase_core::What::PERSIST) {
+    use evbase_core::What;
+    let what = What::from_bits_truncate(events as u8);
+    // libevent's rule: a pure timeout, or READ/WRITE (with CLOSED or
+    // TIMEOUT beside); anything else (no flag, SIGNAL, PERSIST, CLOSED
+    // alone) is a bad combination.
+    let timer = what & (What::TIMEOUT | What::SIGNAL | What::READ | What::WRITE) == What::TIMEOUT;
+    let io = what.intersects(What::READ | What::WRITE) && !what.intersects(What::SIGNAL | What::PERSIST);
+    if !timer && !io {
         return -1;
     }
     // SAFETY: C passes NULL or a timeval.
-    let timeout = unsafe { tv.as_ref() }.map(duration);
+    let timeout = unsafe { tv.as_ref() }.map(duration_of);
     let source = if fd >= 0 && what.intersects(evbase_core::What::IO) {
         evbase_core::Source::Fd(fd as u32)
     } else {
@@ -498,8 +492,10 @@ pub unsafe extern "C" fn event_base_once(
     let Access::Direct(core, _g) = cb.access() else {
         return -1;
     };
+    let owner = cb as *const CBase;
     let call = evbase_core::Callback::new(move |core, _id, res| {
-        crate::base::enter_callback(core);
+        // SAFETY: the base that runs this callback owns it and is alive.
+        unsafe { (*owner).enter(core) };
         if let Some(f) = callback {
             // SAFETY: the C function and argument given to event_base_once.
             unsafe { f(fd, res.bits() as libc::c_short, arg) };
