@@ -1,6 +1,6 @@
 //! Timers: the heap, common-timeout queues, and expiry.
 //!
-//! A timer lives either in the min-heap or in one of up to 256
+//! A timer lives either in the min-heap or in one of up to 255
 //! common-timeout queues: FIFO lists of events sharing one duration, of
 //! which only the head sits in the heap (through an internal event), so
 //! thousands of equal idle timeouts cost O(1) each.
@@ -11,8 +11,9 @@ use crate::event::{Kind, state};
 use crate::platform::Platform;
 use crate::{Buf, Error, EventBase, Instant, Source, Storage, TimerHeap, What};
 
-/// At most this many distinct common-timeout durations per base.
-pub const MAX_COMMON_TIMEOUTS: usize = 256;
+/// At most this many distinct common-timeout durations per base (a slot
+/// names its queue in a byte whose 0 means "the heap").
+pub const MAX_COMMON_TIMEOUTS: usize = 255;
 
 const NIL: u32 = u32::MAX;
 
@@ -139,7 +140,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// (libevent's `event_base_init_common_timeout`).
     ///
     /// # Errors
-    /// [`Error::Capacity`] once 256 durations are in use, or when the
+    /// [`Error::Capacity`] once 255 durations are in use, or when the
     /// internal timer event does not fit.
     pub fn init_common_timeout(&mut self, duration: Duration) -> Result<CommonTimeout, Error> {
         let base = self.core.slots.tag();

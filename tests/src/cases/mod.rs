@@ -32,7 +32,7 @@ macro_rules! conformance {
             loop_control::active_later, loop_control::break_before_loop_libevent_1292,
             loop_control::max_dispatch_callbacks,
             timers::persistent_timeout, timers::persistent_timeout_jump, timers::persistent_active_timeout,
-            timers::event_timeout_lost, timers::event_remove_timeout, timers::common_timeout,
+            timers::event_timeout_lost, timers::event_remove_timeout, timers::common_timeout, timers::common_timeout_limit,
             timers::simpletimeout, timers::gettimeofday_cached, timers::with_cached_time, timers::equal_deadlines_fire_in_add_order,
             timers::heap_randomized,
             events::nonpersist_readd, events::want_only_once, events::event_once, events::event_once_never,

@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use evbase_core::{BaseFlags, Callback, EventBase, Exit, Instant, LoopFlags, Source, Storage, TimerHeap, What};
+use evbase_core::{
+    BaseFlags, Callback, Error, EventBase, Exit, Instant, LoopFlags, MAX_COMMON_TIMEOUTS, Source, Storage, TimerHeap,
+    What,
+};
 
 use super::log;
 use crate::{TestPlatform, assert_elapsed, new_base};
@@ -415,4 +418,52 @@ fn heap_limit<S: Storage>() -> usize {
     use evbase_core::Buf;
     let v: S::Vec<u8> = Default::default();
     v.limit()
+}
+
+/// The last common timeout a base hands out works like the first, and the
+/// one after it is refused with nothing changed (the 256th used to wrap
+/// its queue number to 0, "the heap", or panic in a debug build).
+pub fn common_timeout_limit<P: TestPlatform, S: Storage>(variant: &str) {
+    let mut base = new_base::<P, S>(variant);
+    let mut last = None;
+    for i in 0..MAX_COMMON_TIMEOUTS {
+        last = Some(
+            base.init_common_timeout(ms(10) + Duration::from_micros(i as u64))
+                .unwrap(),
+        );
+    }
+    let last = last.unwrap();
+    let before = base.memory();
+    assert!(matches!(
+        base.init_common_timeout(ms(500)),
+        Err(Error::Capacity {
+            what: "common timeout",
+            limit: MAX_COMMON_TIMEOUTS
+        })
+    ));
+    assert_eq!(base.memory(), before, "a refused common timeout takes nothing");
+    let fired = log();
+    let f = fired.clone();
+    let start = base.gettime_monotonic();
+    let ev = base
+        .new_event(
+            Source::None,
+            What::empty(),
+            Callback::<P, S>::new(move |b, _, what| {
+                f.borrow_mut()
+                    .push((what, b.gettime_monotonic().saturating_since(start)))
+            }),
+        )
+        .unwrap();
+    base.add_common(ev, last).unwrap();
+    assert_eq!(base.dispatch().unwrap(), Exit::NoEvents);
+    let fired = fired.borrow();
+    assert_eq!(fired.len(), 1);
+    assert_eq!(fired[0].0, What::TIMEOUT);
+    assert!(
+        fired[0].1 >= last.duration(),
+        "fired after {:?}, before its {:?}",
+        fired[0].1,
+        last.duration()
+    );
 }
