@@ -15,14 +15,16 @@ pub struct Status {
     pub inserted: bool,
     /// A timer is armed.
     pub timer: bool,
-    /// Active or active-later: its callback is due.
+    /// Active: its callback runs in this loop iteration.
     pub active: bool,
+    /// Active later: its callback runs in the next iteration.
+    pub active_later: bool,
 }
 
 impl Status {
     /// Neither pending nor active: what happens to it next is up to its owner.
     pub fn is_idle(self) -> bool {
-        !(self.inserted || self.timer || self.active)
+        !(self.inserted || self.timer || self.active || self.active_later)
     }
 }
 
@@ -35,10 +37,15 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     pub fn status(&self, id: EventId) -> Result<Status, Error> {
         let key = self.core.slots.check(id)?;
         let slot = self.core.slots.at(key);
+        let (active, active_later) = match self.core.queues.queued_later(key) {
+            Some(later) => (!later, later),
+            None => (false, false),
+        };
         Ok(Status {
             inserted: slot.has(state::INSERTED),
             timer: slot.has(state::TIMEOUT),
-            active: self.core.queues.is_queued(key),
+            active,
+            active_later,
         })
     }
 

@@ -34,6 +34,7 @@ pub(crate) enum CrossOp {
     Add(*mut Event, Option<Duration>),
     Del(*mut Event),
     Active(*mut Event, i16, i16),
+    ActiveLater(*mut Event, i16),
     RemoveTimer(*mut Event),
     Exit(Option<Duration>),
 }
@@ -356,6 +357,7 @@ fn apply_cross(cbase: &CBase, core: &mut CoreBase) {
                 let _ = crate::event::del_direct(core, ev);
             }
             CrossOp::Active(ev, res, ncalls) => crate::event::active_direct(core, ev, res, ncalls),
+            CrossOp::ActiveLater(ev, res) => crate::event::active_later_direct(core, ev, res),
             CrossOp::RemoveTimer(ev) => {
                 let _ = crate::event::remove_timer_direct(core, ev);
             }

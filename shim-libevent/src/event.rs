@@ -28,15 +28,6 @@ pub(crate) fn live_id(core: &CoreBase, ev: &Event) -> Option<EventId> {
     core.priority(id).is_ok().then_some(id)
 }
 
-/// The core id a C event names, live or not (for other modules).
-///
-/// # Safety
-/// `ev` is NULL or points to a `struct event`.
-pub(crate) unsafe fn core_id_of(ev: *mut Event) -> Option<EventId> {
-    // SAFETY: the caller's promise.
-    unsafe { ev.as_ref() }?.core_id()
-}
-
 /// What the core should watch for a C event.
 fn source_of(ev: &Event) -> Source {
     let events = ev.events as u8;
@@ -92,6 +83,9 @@ fn mirror_flags(core: &CoreBase, ev: &mut Event, id: Option<EventId>) {
         }
         if status.active {
             flags |= evlist::ACTIVE;
+        }
+        if status.active_later {
+            flags |= evlist::ACTIVE_LATER;
         }
     }
     ev.cb.flags = flags;
@@ -219,8 +213,16 @@ pub(crate) fn active_direct(core: &mut CoreBase, ev: *mut Event, res: i16, ncall
     let what = What::from_bits_truncate(res as u8);
     let _ = core.active(id, what, ncalls.max(0) as u16);
     // SAFETY: as in ensure_id.
-    let e = unsafe { &mut *ev };
-    e.cb.flags |= evlist::ACTIVE;
+    mirror_flags(core, unsafe { &mut *ev }, Some(id));
+}
+
+/// libevent's internal `event_active_later_` on the loop's side: the
+/// callback runs on the next iteration, after the next poll.
+pub(crate) fn active_later_direct(core: &mut CoreBase, ev: *mut Event, res: i16) {
+    let Ok(id) = ensure_id(core, ev) else { return };
+    let _ = core.active_later(id, What::from_bits_truncate(res as u8));
+    // SAFETY: as in ensure_id.
+    mirror_flags(core, unsafe { &mut *ev }, Some(id));
 }
 
 /// `event_remove_timer` on the loop's side.
@@ -459,6 +461,20 @@ pub unsafe extern "C" fn event_active(ev: *mut Event, res: c_int, ncalls: c_shor
         Access::Direct(core, _guard) => active_direct(core, ev, res as i16, ncalls),
         Access::Cross => {
             cbase.send_cross(CrossOp::Active(ev, res as i16, ncalls));
+        }
+    }
+}
+
+/// libevent's internal `event_active_later_` (its regression suite calls it).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn event_active_later_(ev: *mut Event, res: c_int) {
+    let Some(cbase) = base_of(ev, "event_active_later_") else {
+        return;
+    };
+    match cbase.access() {
+        Access::Direct(core, _guard) => active_later_direct(core, ev, res as i16),
+        Access::Cross => {
+            cbase.send_cross(CrossOp::ActiveLater(ev, res as i16));
         }
     }
 }

@@ -30,6 +30,18 @@ fn c_events(cbase: &CBase, core: &CoreBase) -> Vec<(*mut Event, evbase_core::Eve
     out
 }
 
+/// Leaves every C event of a base that is about to be freed as libevent's
+/// `event_base_free` does: deleted (flags back to `EVLIST_INIT`), so that
+/// the program may assign or free them afterwards, debug mode included.
+pub(crate) fn forget_events(cbase: &CBase, core: &CoreBase) {
+    for (ev, _) in c_events(cbase, core) {
+        // SAFETY: a pending or active event's struct is alive.
+        let e = unsafe { &mut *ev };
+        e.cb.flags &= evlist::INIT | evlist::INTERNAL;
+        e.set_core_id(None);
+    }
+}
+
 type ForeachFn = Option<unsafe extern "C" fn(*const RawBase, *const Event, *mut c_void) -> c_int>;
 
 #[unsafe(no_mangle)]

@@ -63,6 +63,9 @@ fn free_base(base: *mut RawBase, finalize: bool) {
         ));
         return;
     }
+    if let Access::Direct(core, _guard) = cb.access() {
+        crate::inspect::forget_events(cb, core);
+    }
     compat::forget_base(base);
     // SAFETY: a live base that no loop runs; C does not use it again.
     unsafe { CBase::destroy(base as *mut CBase, finalize) };
