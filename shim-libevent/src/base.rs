@@ -398,3 +398,105 @@ pub(crate) fn self_cbarg() -> *mut c_void {
     static MARK: u8 = 0;
     &MARK as *const u8 as *mut c_void
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::{c_int, c_short, c_void};
+    use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+    use std::time::Duration;
+
+    use crate::event::{event_add, event_free, event_new, event_pending};
+    use crate::layout::{Event, Timeval};
+    use crate::loop_api::{event_base_free, event_base_loop, event_base_loopbreak, event_base_new};
+
+    use super::RawBase;
+
+    struct Shared {
+        base: AtomicPtr<RawBase>,
+        fired: AtomicU32,
+    }
+
+    unsafe extern "C" fn fire_and_break(_fd: c_int, _what: c_short, arg: *mut c_void) {
+        // SAFETY: the test passes a `Shared` that outlives the loop.
+        let s = unsafe { &*(arg as *const Shared) };
+        s.fired.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: the running base.
+        unsafe { event_base_loopbreak(s.base.load(Ordering::SeqCst)) };
+    }
+
+    /// While the loop runs on one thread, another thread's `event_add` is
+    /// handed to the loop (evbase cannot touch a running base from outside)
+    /// and applied at once: the timer fires and its callback ends the loop.
+    #[test]
+    fn cross_thread_add_is_applied_by_the_running_loop() {
+        let base = event_base_new();
+        let shared = Box::leak(Box::new(Shared {
+            base: AtomicPtr::new(base),
+            fired: AtomicU32::new(0),
+        }));
+        // SAFETY: a live base; the callback and its argument are valid.
+        let ev = unsafe { event_new(base, -1, 0, Some(fire_and_break), shared as *mut Shared as *mut c_void) };
+        let ev_addr = ev as usize;
+        let adder = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            let tv = Timeval {
+                tv_sec: 0,
+                tv_usec: 1000,
+            };
+            // SAFETY: an event of a live base; the main thread runs its loop.
+            let r = unsafe { event_add(ev_addr as *mut Event, &tv) };
+            assert_eq!(r, 0);
+        });
+        let start = std::time::Instant::now();
+        // NO_EXIT_ON_EMPTY: nothing is pending until the other thread adds.
+        // SAFETY: a live base.
+        assert_eq!(unsafe { event_base_loop(base, 4) }, 0);
+        adder.join().unwrap();
+        assert_eq!(shared.fired.load(Ordering::SeqCst), 1);
+        assert!(
+            start.elapsed() >= Duration::from_millis(51),
+            "fired after {:?}",
+            start.elapsed()
+        );
+        // SAFETY: the event and base are live and no loop runs.
+        unsafe {
+            assert_eq!(event_pending(ev, 0x01, std::ptr::null_mut()), 0);
+            event_free(ev);
+            event_base_free(base);
+        }
+    }
+
+    unsafe extern "C" fn free_own_base(_fd: c_int, _what: c_short, arg: *mut c_void) {
+        // SAFETY: the test passes a `Shared` that outlives the loop.
+        let s = unsafe { &*(arg as *const Shared) };
+        s.fired.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: the base whose loop runs this callback: refused.
+        unsafe { event_base_free(s.base.load(Ordering::SeqCst)) };
+    }
+
+    /// libevent frees a base under its own running loop (a use after
+    /// free); evbase refuses with a warning and the loop ends normally.
+    #[test]
+    fn event_base_free_from_its_own_callback_is_refused() {
+        let base = event_base_new();
+        let shared = Box::leak(Box::new(Shared {
+            base: AtomicPtr::new(base),
+            fired: AtomicU32::new(0),
+        }));
+        // SAFETY: a live base; valid callback and argument.
+        let ev = unsafe { event_new(base, -1, 0, Some(free_own_base), shared as *mut Shared as *mut c_void) };
+        let tv = Timeval { tv_sec: 0, tv_usec: 0 };
+        // SAFETY: live event and base.
+        unsafe {
+            assert_eq!(event_add(ev, &tv), 0);
+            assert_eq!(
+                event_base_loop(base, 0),
+                1,
+                "the loop ran out of events, the base still stands"
+            );
+            event_free(ev);
+            event_base_free(base);
+        }
+        assert_eq!(shared.fired.load(Ordering::SeqCst), 1);
+    }
+}
