@@ -13,8 +13,9 @@
 use std::cell::UnsafeCell;
 use std::collections::VecDeque;
 use std::ffi::c_void;
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use evbase_core::{Callback, CommonTimeout, EventId, What};
@@ -52,7 +53,7 @@ pub struct CBase {
     base: UnsafeCell<Option<evbase_std::EventBase>>,
     /// Held while a thread uses `base` outside a callback, and for the
     /// whole of a loop run.
-    lock: Mutex<()>,
+    lock: BaseLock,
     /// The id of the thread running the loop ([`thread_id`]), or 0.
     loop_thread: AtomicU64,
     /// While a callback of this base's loop runs: the core base it was
@@ -87,10 +88,42 @@ pub(crate) fn thread_id() -> u64 {
     unsafe { libc::pthread_self() as u64 }
 }
 
+/// The base's lock. Nobody sleeps on it: a caller that finds it held goes
+/// through the cross-thread queue when a loop runs, or yields and retries
+/// while another thread makes a short call. So a flag is all it needs.
+pub(crate) struct BaseLock(AtomicBool);
+
+/// A held [`BaseLock`], released on drop.
+pub(crate) struct LockGuard<'a>(&'a AtomicBool);
+
+impl BaseLock {
+    fn try_lock(&self) -> Option<LockGuard<'_>> {
+        self.0
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| LockGuard(&self.0))
+    }
+
+    fn lock(&self) -> LockGuard<'_> {
+        loop {
+            if let Some(g) = self.try_lock() {
+                return g;
+            }
+            std::thread::yield_now();
+        }
+    }
+}
+
+impl Drop for LockGuard<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
 /// How a caller reaches a base now.
 pub(crate) enum Access<'a> {
     /// Directly (the guard, if any, is held until the access ends).
-    Direct(&'a mut CoreBase, Option<MutexGuard<'a, ()>>),
+    Direct(&'a mut CoreBase, Option<LockGuard<'a>>),
     /// Through the cross-thread queue: the loop runs on another thread.
     Cross,
 }
@@ -134,7 +167,7 @@ impl CBase {
         core.set_priority(drain, 0)?;
         Ok(CBase {
             base: UnsafeCell::new(Some(base)),
-            lock: Mutex::new(()),
+            lock: BaseLock(AtomicBool::new(false)),
             loop_thread: AtomicU64::new(0),
             current: AtomicPtr::new(std::ptr::null_mut()),
             remote,
@@ -188,17 +221,13 @@ impl CBase {
             return Access::Cross;
         }
         loop {
-            let guard = match self.lock.try_lock() {
-                Ok(guard) => guard,
-                Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
-                Err(std::sync::TryLockError::WouldBlock) => {
-                    if self.loop_thread.load(Ordering::Acquire) != 0 {
-                        return Access::Cross;
-                    }
-                    // A short call from another thread holds it.
-                    std::thread::yield_now();
-                    continue;
+            let Some(guard) = self.lock.try_lock() else {
+                if self.loop_thread.load(Ordering::Acquire) != 0 {
+                    return Access::Cross;
                 }
+                // A short call from another thread holds it.
+                std::thread::yield_now();
+                continue;
             };
             // SAFETY: the lock is held and no loop runs (a loop holds the
             // lock for its whole run, and so does event_base_free).
@@ -266,21 +295,18 @@ impl CBase {
     pub(crate) fn run_loop(
         &self,
         flags: evbase_core::LoopFlags,
-    ) -> Result<Result<evbase_core::Exit, evbase_std::Error>, ()> {
+    ) -> Result<Result<evbase_core::Exit, evbase_core::Error>, ()> {
         if self.on_loop_thread() {
             return Err(());
         }
         let guard = loop {
-            match self.lock.try_lock() {
-                Ok(g) => break g,
-                Err(std::sync::TryLockError::Poisoned(p)) => break p.into_inner(),
-                Err(std::sync::TryLockError::WouldBlock) => {
-                    if self.loop_thread.load(Ordering::Acquire) != 0 {
-                        return Err(());
-                    }
-                    std::thread::yield_now();
-                }
+            if let Some(g) = self.lock.try_lock() {
+                break g;
             }
+            if self.loop_thread.load(Ordering::Acquire) != 0 {
+                return Err(());
+            }
+            std::thread::yield_now();
         };
         self.loop_thread.store(thread_id(), Ordering::Release);
         self.current.store(std::ptr::null_mut(), Ordering::Relaxed);
@@ -291,7 +317,9 @@ impl CBase {
                 if self.has_cross() {
                     apply_cross(self, base.core_mut());
                 }
-                Ok(base.run(flags))
+                // The core's loop itself: evbase-std's wrapper keeps state
+                // for `Remote::wait`, which this library does not use.
+                Ok(base.core_mut().run(flags))
             }
             None => Err(()),
         };
@@ -309,7 +337,7 @@ impl CBase {
     pub(crate) unsafe fn destroy(this: *mut CBase, finalize: bool) {
         // SAFETY: the caller's promise: a live CBase from `create`.
         let cbase = unsafe { &*this };
-        let guard = cbase.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let guard = cbase.lock.lock();
         // Finalizers run below may call into the base: as "the loop's
         // thread" they are queued, never given the base being dropped.
         cbase.loop_thread.store(thread_id(), Ordering::Release);
