@@ -30,16 +30,28 @@ impl RawConfig {
     }
 }
 
+/// A config in memory from the user's allocator (`event_set_mem_functions`),
+/// as libevent's are; NULL when it fails.
 #[unsafe(no_mangle)]
 pub extern "C" fn event_config_new() -> *mut RawConfig {
-    Box::into_raw(Box::new(Config::new())) as *mut RawConfig
+    let p = crate::mm::malloc(std::mem::size_of::<Config>()) as *mut Config;
+    if !p.is_null() {
+        // SAFETY: fresh memory of Config's size from malloc, which aligns
+        // for any type.
+        unsafe { p.write(Config::new()) };
+    }
+    p as *mut RawConfig
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn event_config_free(cfg: *mut RawConfig) {
     if !cfg.is_null() {
-        // SAFETY: a config from event_config_new, not used again.
-        drop(unsafe { Box::from_raw(cfg as *mut Config) });
+        // SAFETY: a config from event_config_new, not used again: dropped
+        // in place, its memory handed back to the allocator it came from.
+        unsafe {
+            (cfg as *mut Config).drop_in_place();
+            crate::mm::free(cfg as *mut std::ffi::c_void);
+        }
     }
 }
 
