@@ -687,11 +687,9 @@ mod tests {
 
     fn socketpair() -> [c_int; 2] {
         let mut sv = [0; 2];
-        // SAFETY: a valid output array.
-        assert_eq!(
-            unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, sv.as_mut_ptr()) },
-            0
-        );
+        // SAFETY: a valid output array of two descriptors.
+        let r = unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, sv.as_mut_ptr()) };
+        assert_eq!(r, 0);
         sv
     }
 
@@ -701,7 +699,7 @@ mod tests {
         let idle = core_events(base);
         let sv = socketpair();
         let mut fired = 0u32;
-        let mut storage: Box<std::mem::MaybeUninit<Event>> = Box::new_zeroed();
+        let mut storage: Box<std::mem::MaybeUninit<Event>> = Box::new(std::mem::MaybeUninit::zeroed());
         let ev = storage.as_mut_ptr();
         // SAFETY: `ev` is struct event storage; the arguments are valid.
         unsafe {
@@ -731,7 +729,7 @@ mod tests {
         );
         drop(storage);
         // The same works again with fresh storage, and after a del.
-        let mut storage: Box<std::mem::MaybeUninit<Event>> = Box::new_zeroed();
+        let mut storage: Box<std::mem::MaybeUninit<Event>> = Box::new(std::mem::MaybeUninit::zeroed());
         let ev = storage.as_mut_ptr();
         // SAFETY: as above.
         unsafe {
@@ -771,7 +769,7 @@ mod tests {
     #[test]
     fn flags_mirror_the_core_at_libevents_offsets() {
         let base = event_base_new();
-        let mut storage: Box<std::mem::MaybeUninit<Event>> = Box::new_zeroed();
+        let mut storage: Box<std::mem::MaybeUninit<Event>> = Box::new(std::mem::MaybeUninit::zeroed());
         let ev = storage.as_mut_ptr();
         let mut fired = 0u32;
         // SAFETY: struct event storage and valid arguments.

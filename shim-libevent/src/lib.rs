@@ -21,14 +21,14 @@
 #![allow(clippy::missing_safety_doc)]
 #![allow(missing_docs)]
 
-pub mod base;
+mod base;
 mod compat;
 mod config;
 mod debug;
-pub mod event;
+mod event;
 mod inspect;
 mod internal;
-pub mod layout;
+mod layout;
 mod log;
 mod loop_api;
 mod mm;
