@@ -512,3 +512,66 @@ pub unsafe extern "C" fn event_base_once(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::{c_int, c_short, c_void};
+
+    use super::*;
+    use crate::config::{event_config_avoid_method, event_config_free, event_config_new};
+    use crate::event::{event_add, event_assign, event_del, event_free, event_new, event_pending, event_priority_set};
+    use crate::layout::Event;
+
+    unsafe extern "C" fn nothing(_fd: c_int, _what: c_short, _arg: *mut c_void) {}
+
+    /// NULL pointers and values libevent refuses get libevent's answer (-1,
+    /// NULL or 0, with a warning), never a crash, and leave the base usable.
+    #[test]
+    fn bad_arguments_get_libevents_answer() {
+        // SAFETY: every pointer is NULL or valid; the bad values are the point.
+        unsafe {
+            assert_eq!(event_add(std::ptr::null_mut(), std::ptr::null()), -1);
+            assert_eq!(event_del(std::ptr::null_mut()), -1);
+            assert_eq!(event_pending(std::ptr::null(), 0xff, std::ptr::null_mut()), 0);
+            assert_eq!(event_base_loop(std::ptr::null_mut(), 0), -1);
+            assert_eq!(event_base_loopexit(std::ptr::null_mut(), std::ptr::null()), -1);
+            assert_eq!(event_base_loopbreak(std::ptr::null_mut()), -1);
+            assert_eq!(event_base_priority_init(std::ptr::null_mut(), 3), -1);
+            assert_eq!(event_config_avoid_method(std::ptr::null_mut(), c"epoll".as_ptr()), -1);
+            event_config_free(std::ptr::null_mut());
+            event_free(std::ptr::null_mut());
+            let cfg = event_config_new();
+            assert_eq!(event_config_avoid_method(cfg, std::ptr::null()), -1);
+            event_config_free(cfg);
+
+            let base = event_base_new();
+            assert!(!base.is_null());
+            assert_eq!(event_base_priority_init(base, 0), -1, "no priorities");
+            assert_eq!(event_base_priority_init(base, 256), -1, "EVENT_MAX_PRIORITIES is 256");
+            assert_eq!(event_base_get_npriorities(base), 1, "unchanged");
+            let mut storage = Box::new(std::mem::MaybeUninit::<Event>::zeroed());
+            let ev = storage.as_mut_ptr();
+            assert_eq!(
+                event_assign(ev, base, 3, 0x08 | 0x02, Some(nothing), std::ptr::null_mut()),
+                -1,
+                "SIGNAL with READ"
+            );
+            let big = event_new(base, 1_000_000, 0x02, Some(nothing), std::ptr::null_mut());
+            assert_eq!(event_add(big, std::ptr::null()), -1, "not an open descriptor");
+            assert_eq!(event_pending(big, 0x02, std::ptr::null_mut()), 0);
+            event_free(big);
+            let sig = event_new(base, 65, 0x08, Some(nothing), std::ptr::null_mut());
+            assert_eq!(event_add(sig, std::ptr::null()), -1, "no signal 65");
+            event_free(sig);
+            let timer = event_new(base, -1, 0, Some(nothing), std::ptr::null_mut());
+            assert_eq!(event_priority_set(timer, 1), -1, "one priority only");
+            assert_eq!(event_priority_set(timer, -1), -1);
+            assert_eq!(event_priority_set(timer, 0), 0);
+            let tv = crate::layout::Timeval { tv_sec: 0, tv_usec: 1 };
+            assert_eq!(event_add(timer, &tv), 0, "the base still works");
+            assert_eq!(event_base_loop(base, 0), 1);
+            event_free(timer);
+            event_base_free(base);
+        }
+    }
+}
