@@ -1,24 +1,21 @@
 //! `event_enable_debug_mode`: the library remembers every event it was
 //! given, and stops the program (as libevent does) on the misuse that
 //! would otherwise corrupt a base: using an event that was never assigned
-//! or was freed, or re-assigning one that is pending.
+//! or was unassigned, or re-assigning one that is pending.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::ffi::c_void;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::layout::{Event, evlist};
-use crate::log;
+use crate::log::{self, ERR_ABORT};
 
 static ON: AtomicBool = AtomicBool::new(false);
 /// Set once a base or event exists: debug mode can no longer be turned on.
 static TOO_LATE: AtomicBool = AtomicBool::new(false);
-/// Known events and whether each is added (pending) as far as C knows.
-static KNOWN: Mutex<Option<HashMap<usize, ()>>> = Mutex::new(None);
-
-/// libevent's `EVENT_ERR_ABORT_`.
-const ERR_ABORT: i32 = 0xdeaddead_u32 as i32;
+/// The addresses of the events assigned and not unassigned since.
+static KNOWN: Mutex<Option<HashSet<usize>>> = Mutex::new(None);
 
 #[unsafe(no_mangle)]
 pub extern "C" fn event_enable_debug_mode() {
@@ -31,7 +28,7 @@ pub extern "C" fn event_enable_debug_mode() {
             format_args!("event_enable_debug_mode must be called *before* creating any events or event_bases"),
         );
     }
-    *KNOWN.lock().unwrap_or_else(|e| e.into_inner()) = Some(HashMap::new());
+    *KNOWN.lock().unwrap_or_else(|e| e.into_inner()) = Some(HashSet::new());
 }
 
 /// Drops what debug mode remembers (`libevent_global_shutdown`).
@@ -40,8 +37,7 @@ pub(crate) fn shutdown() {
     ON.store(false, Ordering::Release);
 }
 
-/// Whether debug mode is on.
-pub(crate) fn enabled() -> bool {
+fn enabled() -> bool {
     ON.load(Ordering::Relaxed)
 }
 
@@ -50,74 +46,57 @@ pub(crate) fn base_made() {
     TOO_LATE.store(true, Ordering::Release);
 }
 
+/// Applies `f` to the table of known events, if debug mode keeps one.
+fn with_known<R>(f: impl FnOnce(&mut HashSet<usize>) -> R) -> Option<R> {
+    KNOWN.lock().unwrap_or_else(|e| e.into_inner()).as_mut().map(f)
+}
+
 pub(crate) fn note_assigned(ev: *mut Event) {
     TOO_LATE.store(true, Ordering::Release);
-    if !enabled() {
-        return;
-    }
-    if let Some(map) = KNOWN.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
-        map.insert(ev as usize, ());
+    if enabled() {
+        with_known(|k| k.insert(ev as usize));
     }
 }
 
 pub(crate) fn note_unassigned(ev: *mut Event) {
-    if !enabled() {
-        return;
-    }
-    if let Some(map) = KNOWN.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
-        map.remove(&(ev as usize));
+    if enabled() {
+        with_known(|k| k.remove(&(ev as usize)));
     }
 }
 
-fn describe(ev: *mut Event) -> (i16, i32, i16) {
-    // SAFETY: a known (assigned) event's memory is the caller's struct.
+fn is_known(ev: *mut Event) -> bool {
+    with_known(|k| k.contains(&(ev as usize))).unwrap_or(false)
+}
+
+/// Stops the program with libevent's message about `ev`.
+fn misuse(ev: *mut Event, what: &str, problem: &str) -> ! {
+    // SAFETY: debug mode is only consulted with the caller's struct event.
     let e = unsafe { &*ev };
-    (e.events, e.fd, e.cb.flags)
+    log::fatal(
+        ERR_ABORT,
+        format_args!(
+            "{what} called on {problem} {:p} (events: 0x{:x}, fd: {}, flags: 0x{:x})",
+            ev as *const c_void, e.events, e.fd, e.cb.flags
+        ),
+    )
 }
 
-/// Stops the program if `ev` was never assigned (or was freed).
+/// Stops the program if `ev` was never assigned (or was unassigned).
 pub(crate) fn assert_assigned(ev: *mut Event, what: &str) {
-    if !enabled() {
-        return;
-    }
-    let known = KNOWN
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .as_ref()
-        .is_some_and(|m| m.contains_key(&(ev as usize)));
-    if !known {
-        log::fatal(
-            ERR_ABORT,
-            format_args!(
-                "{what} called on a non-initialized event {:p} (events: 0x{:x}, fd: {}, flags: 0x{:x})",
-                ev as *const c_void, 0, -1, 0
-            ),
-        );
+    if enabled() && !is_known(ev) {
+        misuse(ev, what, "a non-initialized event");
     }
 }
 
-/// Stops the program if `ev` is known and pending (re-assigning or
-/// unassigning it would corrupt the base).
+/// Stops the program if `ev` is known and pending or active (re-assigning
+/// or unassigning it would corrupt the base).
 pub(crate) fn assert_not_added(ev: *mut Event, what: &str) {
-    if !enabled() {
+    if !enabled() || !is_known(ev) {
         return;
     }
-    let known = KNOWN
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .as_ref()
-        .is_some_and(|m| m.contains_key(&(ev as usize)));
-    if !known {
-        return;
-    }
-    let (events, fd, flags) = describe(ev);
+    // SAFETY: as in `misuse`.
+    let flags = unsafe { (*ev).cb.flags };
     if flags & (evlist::INSERTED | evlist::TIMEOUT | evlist::ACTIVE) != 0 {
-        log::fatal(
-            ERR_ABORT,
-            format_args!(
-                "{what} called on an already added event {:p} (events: 0x{:x}, fd: {}, flags: 0x{:x})",
-                ev as *const c_void, events, fd, flags
-            ),
-        );
+        misuse(ev, what, "an already added event");
     }
 }

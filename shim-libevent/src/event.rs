@@ -693,29 +693,35 @@ mod tests {
         sv
     }
 
+    /// Fresh zeroed storage holding an event assigned to read `fd` and
+    /// count its callbacks in `fired`.
+    fn counting_reader(base: *mut RawBase, fd: c_int, fired: &mut u32) -> Box<std::mem::MaybeUninit<Event>> {
+        let mut storage = Box::new(std::mem::MaybeUninit::<Event>::zeroed());
+        let arg = fired as *mut u32 as *mut c_void;
+        // SAFETY: struct event storage, a live base, a valid callback.
+        let r = unsafe {
+            event_assign(
+                storage.as_mut_ptr(),
+                base,
+                fd,
+                What::READ.bits() as c_short,
+                Some(count),
+                arg,
+            )
+        };
+        assert_eq!(r, 0);
+        storage
+    }
+
     #[test]
     fn storage_of_an_idle_event_can_be_freed_without_telling() {
         let base = event_base_new();
         let idle = core_events(base);
         let sv = socketpair();
         let mut fired = 0u32;
-        let mut storage: Box<std::mem::MaybeUninit<Event>> = Box::new(std::mem::MaybeUninit::zeroed());
-        let ev = storage.as_mut_ptr();
-        // SAFETY: `ev` is struct event storage; the arguments are valid.
-        unsafe {
-            assert_eq!(
-                event_assign(
-                    ev,
-                    base,
-                    sv[0],
-                    What::READ.bits() as c_short,
-                    Some(count),
-                    &mut fired as *mut u32 as *mut c_void
-                ),
-                0
-            );
-            assert_eq!(event_add(ev, std::ptr::null()), 0);
-        }
+        let mut storage = counting_reader(base, sv[0], &mut fired);
+        // SAFETY: an assigned event.
+        assert_eq!(unsafe { event_add(storage.as_mut_ptr(), std::ptr::null()) }, 0);
         assert_eq!(core_events(base), idle + 1, "pending: one core event");
         // SAFETY: writing one byte to our own socket.
         assert_eq!(unsafe { libc::write(sv[1], b"x".as_ptr() as *const c_void, 1) }, 1);
@@ -729,26 +735,16 @@ mod tests {
         );
         drop(storage);
         // The same works again with fresh storage, and after a del.
-        let mut storage: Box<std::mem::MaybeUninit<Event>> = Box::new(std::mem::MaybeUninit::zeroed());
+        let mut storage = counting_reader(base, sv[0], &mut fired);
         let ev = storage.as_mut_ptr();
-        // SAFETY: as above.
+        let read_or_timeout = (What::READ | What::TIMEOUT).bits();
+        // SAFETY: an assigned event.
         unsafe {
-            assert_eq!(
-                event_assign(
-                    ev,
-                    base,
-                    sv[0],
-                    What::READ.bits() as c_short,
-                    Some(count),
-                    &mut fired as *mut u32 as *mut c_void
-                ),
-                0
-            );
             let tv = Timeval { tv_sec: 10, tv_usec: 0 };
             assert_eq!(event_add(ev, &tv), 0);
             assert_eq!(
-                event_pending(ev, (What::READ | What::TIMEOUT).bits() as c_short, std::ptr::null_mut()),
-                (What::READ | What::TIMEOUT).bits() as c_int
+                event_pending(ev, read_or_timeout as c_short, std::ptr::null_mut()),
+                read_or_timeout as c_int
             );
             assert_eq!(event_del(ev), 0);
             assert_eq!(
