@@ -138,7 +138,6 @@ pub(crate) struct Core<P: Platform, S: Storage> {
     /// one batch sees one time of day.
     pub(crate) wall_offset: Option<WallOffset>,
     pub(crate) flags: BaseFlags,
-    pub(crate) precise: bool,
     pub(crate) limits: DispatchLimits,
     pub(crate) loop_running: bool,
     /// An activation at a priority below this one asks the loop to
@@ -250,7 +249,6 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 counts: Counts::default(),
                 cache: NO_CACHE,
                 wall_offset: None,
-                precise: flags.contains(BaseFlags::PRECISE_TIMER),
                 flags,
                 limits: config.dispatch_limits(),
                 loop_running: false,
@@ -326,7 +324,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// Reads the monotonic clock, bypassing the cache
     /// (libevent's `event_gettime_monotonic`).
     pub fn gettime_monotonic(&mut self) -> Instant {
-        self.core.platform.now(self.core.precise)
+        self.core.platform.now()
     }
 
     /// Refreshes the cached time, if the loop is running and caching is on
@@ -486,7 +484,7 @@ impl<P: Platform, S: Storage> Core<P, S> {
     /// The clock, kept as the cached time when the cache is stale.
     #[inline]
     fn read_clock(&mut self) -> Instant {
-        let t = self.platform.now(self.precise);
+        let t = self.platform.now();
         if self.cache == STALE_CACHE {
             // A clock never reads the sentinels (584 years of uptime).
             self.cache = t.as_nanos().min(STALE_CACHE - 1);
@@ -516,7 +514,7 @@ impl<P: Platform, S: Storage> Core<P, S> {
         self.cache = if self.flags.contains(BaseFlags::NO_CACHE_TIME) {
             NO_CACHE
         } else {
-            self.platform.now(self.precise).as_nanos().min(STALE_CACHE - 1)
+            self.platform.now().as_nanos().min(STALE_CACHE - 1)
         };
     }
 
@@ -531,7 +529,7 @@ impl<P: Platform, S: Storage> Core<P, S> {
             Some(o) => o,
             None => {
                 let wall = self.platform.wall_now()?;
-                let now = Duration::from_nanos(self.platform.now(self.precise).as_nanos());
+                let now = Duration::from_nanos(self.platform.now().as_nanos());
                 let o = if wall >= now {
                     WallOffset::Ahead(wall - now)
                 } else {

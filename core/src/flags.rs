@@ -61,7 +61,11 @@ bitflags! {
         const NO_CACHE_TIME = 0x08;
         /// epoll only: batch interest changes until the next dispatch.
         const EPOLL_USE_CHANGELIST = 0x10;
-        /// Use the precise monotonic clock instead of the coarse one.
+        /// Wait with sub-millisecond resolution where the backend can
+        /// (epoll: `epoll_pwait2`, or a timerfd), so timers fire closer to
+        /// their deadlines. The base's clock is the precise one either way
+        /// (libevent's flag also switches it from the coarse clock, which
+        /// would let timers fire early).
         const PRECISE_TIMER = 0x20;
     }
 }

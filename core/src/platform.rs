@@ -55,7 +55,8 @@ pub trait Backend {
     /// Applies `changes` (empty unless the method wants a changelist), waits
     /// up to `timeout` (`None`: until something happens) and reports what is
     /// ready into `sink`. An interrupted wait is a success with nothing ready.
-    /// A wait must never end early for a timeout: round up.
+    /// Round the wait up: a wait that ends before `timeout` is safe (the
+    /// loop checks the clock and waits again) but costs an iteration.
     ///
     /// # Errors
     /// [`Error::Os`] when the wait itself fails.
@@ -115,9 +116,15 @@ pub trait Platform {
     /// [`Error::Os`] or [`Error::Unsupported`] when it cannot be opened.
     fn open(&mut self, method: &Method, config: &Config) -> Result<Self::Backend, Error>;
 
-    /// The monotonic clock: never goes backwards. `precise` asks for the
-    /// precise clock instead of the cheaper coarse one.
-    fn now(&mut self, precise: bool) -> Instant;
+    /// The platform's real monotonic clock (`CLOCK_MONOTONIC`,
+    /// `QueryPerformanceCounter`, a hardware tick counter): never goes
+    /// backwards, and never behind real time — the base counts every
+    /// timer's duration from it, so a clock that lags (Linux's
+    /// `CLOCK_MONOTONIC_COARSE` trails `CLOCK_MONOTONIC` by a tick and more)
+    /// would make timers fire early. The base reads it at most once per
+    /// loop iteration that needs the time, plus once per `add` outside the
+    /// loop (see [`EventBase::with_cached_time`](crate::EventBase::with_cached_time)).
+    fn now(&mut self) -> Instant;
 
     /// The wall clock, as time since the Unix epoch, if the platform has one.
     fn wall_now(&mut self) -> Option<Duration> {

@@ -396,7 +396,7 @@ impl Platform for SimPlatform {
         })
     }
 
-    fn now(&mut self, _precise: bool) -> Instant {
+    fn now(&mut self) -> Instant {
         self.world.borrow().now()
     }
 

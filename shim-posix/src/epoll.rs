@@ -17,7 +17,7 @@ use core::time::Duration;
 
 use evbase_core::{Change, Error, Features, Method, Sink, Waker, What};
 
-use crate::clock::{Timing, millis_up};
+use crate::clock::millis_up;
 use crate::internal::{Internal, Seen};
 use crate::sys;
 
@@ -65,7 +65,6 @@ pub struct Epoll {
     epfd: i32,
     events: Vec<libc::epoll_event>,
     internal: Internal,
-    timing: Timing,
     precise: Precise,
 }
 
@@ -90,7 +89,6 @@ impl Epoll {
             epfd,
             events: vec![sys::EPOLL_EVENT_ZERO; INITIAL_EVENTS],
             internal,
-            timing: Timing::new(precise),
             precise: if precise { Precise::Pwait2 } else { Precise::Off },
         };
         ep.watch_internal_fds()?;
@@ -193,7 +191,7 @@ impl Epoll {
         let ms = match timeout {
             None => -1,
             Some(d) if d.is_zero() => 0,
-            t => self.timing.wait(t).map_or(-1, |d| millis_up(d, MAX_TIMEOUT_MS) as i32),
+            Some(d) => millis_up(d, MAX_TIMEOUT_MS) as i32,
         };
         sys::epoll_wait(self.epfd, &mut self.events, ms)
     }
@@ -201,7 +199,6 @@ impl Epoll {
     /// [`wait`](Self::wait) with `PRECISE_TIMER`: nanosecond waits.
     #[inline(never)]
     fn wait_precise(&mut self, timeout: Option<Duration>) -> Result<usize, sys::Errno> {
-        let timeout = self.timing.wait(timeout);
         loop {
             return match self.precise {
                 Precise::Off => {

@@ -39,8 +39,9 @@
 //!   one); see the `signal` notes on [`PosixPlatform`].
 //! - With `PRECISE_TIMER`, epoll waits with `epoll_pwait2` and falls back to
 //!   a timerfd at run time when the kernel lacks it.
-//! - Coarse-clock waits are lengthened by the clock's lag, so a timer never
-//!   fires before its deadline on the base's clock.
+//! - The base's clock is `CLOCK_MONOTONIC`, not `CLOCK_MONOTONIC_COARSE`
+//!   (libevent's default), which trails real time by a tick and more: no
+//!   timer fires before its duration has passed on the real clock.
 //! - select reports a closed fd as READ|WRITE instead of failing the loop;
 //!   kqueue reports `EV_EOF` as CLOSED.
 #![deny(unsafe_code)]
@@ -184,13 +185,6 @@ impl PosixPlatform {
         self.remote.as_ref()
     }
 
-    /// The resolution of the default (coarse) clock: how far behind real
-    /// time the base's clock may be without `PRECISE_TIMER` (a kernel tick
-    /// on Linux, e.g. 4 ms; zero where the coarse clock is the precise one).
-    pub fn coarse_resolution() -> Duration {
-        clock::coarse_resolution()
-    }
-
     /// Makes epoll's precise waits use the timerfd fallback from the start,
     /// as on a kernel without `epoll_pwait2` (for testing that path).
     pub fn force_timerfd(mut self) -> Self {
@@ -218,14 +212,14 @@ impl Platform for PosixPlatform {
             )?)),
             #[cfg(kqueue)]
             "kqueue" => Ok(PosixBackend::Kqueue(Kqueue::open()?)),
-            "poll" => Ok(PosixBackend::Poll(Poll::open(precise)?)),
-            "select" => Ok(PosixBackend::Select(Select::open(precise)?)),
+            "poll" => Ok(PosixBackend::Poll(Poll::open()?)),
+            "select" => Ok(PosixBackend::Select(Select::open()?)),
             _ => Err(Error::Unsupported("a method this OS does not have")),
         }
     }
 
-    fn now(&mut self, precise: bool) -> Instant {
-        self.clock.now(precise)
+    fn now(&mut self) -> Instant {
+        self.clock.now()
     }
 
     fn wall_now(&mut self) -> Option<Duration> {

@@ -9,7 +9,6 @@ use core::time::Duration;
 
 use evbase_core::{Change, Error, Features, Method, Sink, Waker, What};
 
-use crate::clock::Timing;
 use crate::internal::{Internal, Seen};
 use crate::sys;
 
@@ -48,18 +47,16 @@ pub struct Poll {
     /// `index[fd]` is the fd's position in `fds` plus one, or 0.
     index: Vec<u32>,
     internal: Internal,
-    timing: Timing,
     start: usize,
 }
 
 impl Poll {
     /// Opens a poll backend.
-    pub(crate) fn open(precise: bool) -> Result<Poll, Error> {
+    pub(crate) fn open() -> Result<Poll, Error> {
         let mut p = Poll {
             fds: Vec::with_capacity(32),
             index: Vec::new(),
             internal: Internal::open()?,
-            timing: Timing::new(precise),
             start: 0,
         };
         p.watch_internal();
@@ -149,7 +146,6 @@ impl evbase_core::Backend for Poll {
     }
 
     fn dispatch<K: Sink>(&mut self, _changes: &[Change], timeout: Option<Duration>, sink: &mut K) -> Result<(), Error> {
-        let timeout = self.timing.wait(timeout);
         let mut ready = match sys::poll(&mut self.fds, timeout) {
             Ok(n) => n,
             Err(libc::EINTR) => return Ok(()),
@@ -216,7 +212,7 @@ mod tests {
 
     #[test]
     fn compact_array() {
-        let mut p = Poll::open(false).unwrap();
+        let mut p = Poll::open().unwrap();
         let base = p.fds.len();
         for fd in 100..110 {
             p.set(fd, libc::POLLIN);

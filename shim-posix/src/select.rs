@@ -11,7 +11,6 @@ use core::time::Duration;
 
 use evbase_core::{Change, Error, Features, Method, Sink, Waker, What};
 
-use crate::clock::Timing;
 use crate::internal::{Internal, Seen};
 use crate::sys::{self, FdWord};
 
@@ -35,7 +34,6 @@ pub struct Select {
     /// The highest fd in either set, or -1.
     max_fd: i32,
     internal: Internal,
-    timing: Timing,
     start: usize,
 }
 
@@ -53,7 +51,7 @@ fn put(set: &mut [FdWord], fd: usize, on: bool) {
 
 impl Select {
     /// Opens a select backend.
-    pub(crate) fn open(precise: bool) -> Result<Select, Error> {
+    pub(crate) fn open() -> Result<Select, Error> {
         let mut s = Select {
             read: Vec::new(),
             write: Vec::new(),
@@ -61,7 +59,6 @@ impl Select {
             out_write: Vec::new(),
             max_fd: -1,
             internal: Internal::open()?,
-            timing: Timing::new(precise),
             start: 0,
         };
         s.watch_internal();
@@ -135,7 +132,6 @@ impl evbase_core::Backend for Select {
     }
 
     fn dispatch<K: Sink>(&mut self, _changes: &[Change], timeout: Option<Duration>, sink: &mut K) -> Result<(), Error> {
-        let timeout = self.timing.wait(timeout);
         let nfds = (self.max_fd + 1) as usize;
         let words = nfds.div_ceil(BITS);
         self.out_read[..words].copy_from_slice(&self.read[..words]);
@@ -219,7 +215,7 @@ mod tests {
 
     #[test]
     fn sets_grow_and_track_max() {
-        let mut s = Select::open(false).unwrap();
+        let mut s = Select::open().unwrap();
         let [Some(wake), None] = s.internal.fds() else {
             panic!("a fresh select watches its notifier only")
         };

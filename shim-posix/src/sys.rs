@@ -192,14 +192,6 @@ pub(crate) fn clock_gettime(id: libc::clockid_t) -> Result<u64, Errno> {
     Ok(nanos(ts))
 }
 
-/// The resolution of clock `id`, in nanoseconds.
-pub(crate) fn clock_getres(id: libc::clockid_t) -> Result<u64, Errno> {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid timespec to write into.
-    syscall!(unsafe { libc::clock_getres(id, &mut ts) })?;
-    Ok(nanos(ts))
-}
-
 /// A clock reading in nanoseconds, saturating.
 #[inline]
 fn nanos(ts: libc::timespec) -> u64 {

@@ -104,8 +104,8 @@ impl Platform for OsPlatform {
         self.sys.open(method, config)
     }
 
-    fn now(&mut self, precise: bool) -> Instant {
-        self.sys.now(precise)
+    fn now(&mut self) -> Instant {
+        self.sys.now()
     }
 
     fn wall_now(&mut self) -> Option<Duration> {

@@ -12,7 +12,6 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use evbase_std::BaseFlags;
 use evbase_std::prelude::*;
 
 /// A connected pair of TCP sockets over loopback (works on every OS).
@@ -25,26 +24,17 @@ fn pair() -> (TcpStream, TcpStream) {
     (a, b)
 }
 
-/// A base on the precise clock, for cases that check timers against
-/// `std::time::Instant`.
-fn precise_base() -> EventBase {
-    let mut config = Config::new();
-    config.set_flag(BaseFlags::PRECISE_TIMER);
-    EventBase::with_config(&config).unwrap()
-}
-
 /// `thread/basic`: 100 threads × 100 iterations each add a 3 ms timer to a
 /// base whose loop runs on this thread, and wait on a condvar its callback
 /// signals. Every round trip completes, and no timer fires before its
-/// delay has passed since it was sent (on the precise clock: the default
-/// coarse one, as libevent's, may lag real time by a kernel tick).
+/// delay has passed since it was sent, measured with `std::time::Instant`.
 #[test]
 fn thread_basic() {
     const THREADS: usize = 100;
     const ITERATIONS: usize = 100;
     const DELAY: Duration = Duration::from_millis(3);
 
-    let mut base = precise_base();
+    let mut base = EventBase::new().unwrap();
     let remote = base.remote();
     let fired = Arc::new(AtomicUsize::new(0));
     let mut timers = Vec::new();
@@ -114,7 +104,7 @@ fn thread_basic() {
 #[test]
 fn thread_no_events() {
     const DELAY: Duration = Duration::from_millis(20);
-    let mut base = precise_base();
+    let mut base = EventBase::new().unwrap();
     let remote = base.remote();
     let fired_at = Arc::new(Mutex::new(Vec::new()));
     let log = Arc::clone(&fired_at);

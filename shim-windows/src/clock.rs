@@ -1,14 +1,17 @@
-//! Windows monotonic clocks (libevent's `evutil_time.c`, Windows part).
+//! The Windows monotonic clock (libevent's `evutil_time.c`, Windows part):
+//! `QueryPerformanceCounter`, counted from an anchor taken on the tick
+//! clock (`GetTickCount64`) and re-anchored whenever the two drift more
+//! than a second apart (a counter that jumps, e.g. across processors or a
+//! suspend).
 //!
-//! - Coarse: `GetTickCount64`, milliseconds since boot (the system tick, so
-//!   10–16 ms steps on real Windows).
-//! - Precise: `QueryPerformanceCounter`, counted from an anchor taken on the
-//!   tick clock and re-anchored whenever the two drift more than a second
-//!   apart (a counter that jumps, e.g. across processors or a suspend).
+//! Not the tick count alone, libevent's default: it moves in 10–16 ms
+//! steps on real Windows, and a deadline counted from a "now" that trails
+//! real time by up to a step lets a timer fire early. Without a performance
+//! counter the tick count is the fallback.
 //!
-//! Both go through a ratchet: a reading earlier than the last one returned
+//! Readings go through a ratchet: one earlier than the last one returned
 //! grows a correction instead of going backwards, so time stalls briefly and
-//! never runs back. Each clock has its own ratchet.
+//! never runs back.
 
 use std::time::{Duration, SystemTime};
 
@@ -38,17 +41,14 @@ impl Ratchet {
     }
 }
 
-/// The coarse and precise monotonic clocks of one platform.
+/// The monotonic clock of one platform.
 #[derive(Debug, Default)]
 pub(crate) struct Clock {
-    coarse: Ratchet,
-    precise: Ratchet,
+    ratchet: Ratchet,
     /// (counter, nanoseconds on the tick clock) at the last anchoring.
     anchor: Option<(u64, u64)>,
-    /// Whether the last monotonic read was precise (the base's mode).
-    last_precise: bool,
-    /// Wall clock minus monotonic clock, per mode, in nanoseconds.
-    wall_offset: [Option<u64>; 2],
+    /// Wall clock minus monotonic clock, in nanoseconds.
+    wall_offset: Option<u64>,
 }
 
 /// `count` ticks of a `freq` Hz counter, in nanoseconds, without overflow
@@ -61,15 +61,12 @@ fn counter_nanos(count: u64, freq: u64) -> u64 {
 }
 
 impl Clock {
-    /// Reads the clock: the performance counter when `precise`, the tick count otherwise.
-    pub(crate) fn now(&mut self, precise: bool) -> Instant {
-        self.last_precise = precise;
+    /// Reads the clock: the performance counter (the tick count where there
+    /// is none).
+    pub(crate) fn now(&mut self) -> Instant {
         let tick = sys::tick_count_ms().saturating_mul(NANOS_PER_MS);
-        if !precise {
-            return Instant::from_nanos(self.coarse.adjust(tick));
-        }
         let Some((count, freq)) = sys::performance_counter() else {
-            return Instant::from_nanos(self.precise.adjust(tick));
+            return Instant::from_nanos(self.ratchet.adjust(tick));
         };
         let raw = match self.anchor {
             Some((c0, t0)) if count >= c0 => {
@@ -86,20 +83,19 @@ impl Clock {
             self.anchor = Some((count, tick));
             tick
         });
-        Instant::from_nanos(self.precise.adjust(raw))
+        Instant::from_nanos(self.ratchet.adjust(raw))
     }
 }
 
 impl Clock {
     /// The wall clock (time since the Unix epoch), kept in step with the
-    /// monotonic clock of the base's mode: monotonic time plus an offset
+    /// monotonic clock: monotonic time plus an offset
     /// taken from the system time, taken again when the two drift more than
     /// a second apart (the system time was set). So wall time advances with
     /// the monotonic clock's resolution, and a wall time derived from a
     /// cached monotonic time (`gettimeofday_cached`) does not jitter by the
     /// difference in resolution between the two clocks.
     pub(crate) fn wall(&mut self) -> Option<Duration> {
-        let precise = self.last_precise;
         let system = u64::try_from(
             SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
@@ -107,8 +103,8 @@ impl Clock {
                 .as_nanos(),
         )
         .ok()?;
-        let mono = self.now(precise).as_nanos();
-        let slot = &mut self.wall_offset[usize::from(precise)];
+        let mono = self.now().as_nanos();
+        let slot = &mut self.wall_offset;
         let wall = match *slot {
             Some(off) if mono.saturating_add(off).abs_diff(system) <= NANOS_PER_SEC => mono.saturating_add(off),
             _ => {
@@ -144,23 +140,31 @@ mod tests {
         );
     }
 
+    /// The clock advances with `std::time::Instant` (the performance
+    /// counter too) and never trails it.
     #[test]
-    fn both_clocks_advance_and_stay_close() {
+    fn keeps_up_with_std_instant() {
         let mut c = Clock::default();
-        let (a, p) = (c.now(false), c.now(true));
+        let p = c.now();
+        let s = std::time::Instant::now();
         std::thread::sleep(std::time::Duration::from_millis(30));
-        let (b, q) = (c.now(false), c.now(true));
-        assert!(b > a && q > p, "coarse {a:?}->{b:?} precise {p:?}->{q:?}");
-        assert!(q.saturating_since(p) >= std::time::Duration::from_millis(30));
-        assert!(q.as_nanos().abs_diff(b.as_nanos()) < NANOS_PER_SEC);
+        let real = s.elapsed();
+        let q = c.now();
+        assert!(
+            q.saturating_since(p) >= real,
+            "{:?} on the clock, {real:?} really",
+            q.saturating_since(p)
+        );
+        let tick = sys::tick_count_ms().saturating_mul(NANOS_PER_MS);
+        assert!(q.as_nanos().abs_diff(tick) < NANOS_PER_SEC);
     }
 
     #[test]
     fn wall_moves_with_the_monotonic_clock() {
         let mut c = Clock::default();
-        let (w0, m0) = (c.wall().unwrap(), c.now(false));
+        let (w0, m0) = (c.wall().unwrap(), c.now());
         std::thread::sleep(std::time::Duration::from_millis(20));
-        let (w1, m1) = (c.wall().unwrap(), c.now(false));
+        let (w1, m1) = (c.wall().unwrap(), c.now());
         let (dw, dm) = (w1.saturating_sub(w0), m1.saturating_since(m0));
         assert!(
             dw.abs_diff(dm) <= Duration::from_millis(1),

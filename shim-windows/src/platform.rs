@@ -23,10 +23,11 @@ static METHODS: [Method; 2] = [WIN32, IOCP];
 /// completion port) methods, in that order of preference as in libevent,
 /// where select-based `win32` stays the default.
 ///
-/// - Clocks: `GetTickCount64` (coarse) and `QueryPerformanceCounter`
-///   (precise, with `PRECISE_TIMER` or `EVENT_PRECISE_TIMER`), never
-///   backwards. Wall clock: the system time, advancing in step with the
-///   monotonic clock (see `wall_now`).
+/// - Clock: `QueryPerformanceCounter`, never backwards, with or without
+///   `PRECISE_TIMER` (libevent's default, `GetTickCount64`, trails real
+///   time by up to a 10–16 ms tick, which would let timers fire early).
+///   Wall clock: the system time, advancing in step with the monotonic
+///   clock (see `wall_now`).
 /// - Environment: `EVENT_NOWIN32` and `EVENT_NOIOCP` skip a method;
 ///   `EVENT_SHOW_METHOD` prints the chosen one to standard error.
 /// - [`BaseFlags::STARTUP_IOCP`] (libevent: "start the completion port at
@@ -146,8 +147,8 @@ impl Platform for WindowsPlatform {
         }
     }
 
-    fn now(&mut self, precise: bool) -> Instant {
-        self.clock.now(precise)
+    fn now(&mut self) -> Instant {
+        self.clock.now()
     }
 
     fn wall_now(&mut self) -> Option<Duration> {
@@ -255,10 +256,10 @@ mod tests {
         let mut clock = Clock::default();
         for mut b in backends() {
             for d in [Duration::from_micros(1500), Duration::from_millis(30)] {
-                let start = clock.now(true);
+                let start = clock.now();
                 let mut seen = Seen::default();
                 b.dispatch(&[], Some(d), &mut seen).unwrap();
-                let took = clock.now(true).saturating_since(start);
+                let took = clock.now().saturating_since(start);
                 assert!(
                     took + Duration::from_millis(1) >= d,
                     "{}: {took:?} < {d:?}",

@@ -15,6 +15,7 @@ use evbase_core::{Config, EventBase, Platform, Storage};
 pub mod cases;
 #[cfg(unix)]
 pub mod posix;
+pub mod real_clock;
 mod sim;
 #[cfg(windows)]
 pub mod windows;

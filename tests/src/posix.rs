@@ -48,8 +48,8 @@ pub fn posix_variant(variant: &str) -> Result<Config, Error> {
 }
 
 impl TestPlatform for PosixPlatform {
-    /// Scheduling noise on a shared 2-core machine, plus one coarse clock
-    /// tick; libevent's own timing checks allow 100 ms.
+    /// Scheduling noise on a shared 2-core machine; libevent's own timing
+    /// checks allow 100 ms.
     const TOLERANCE: Duration = Duration::from_millis(100);
 
     fn make(variant: &str) -> (Self, Config) {
@@ -79,10 +79,9 @@ impl TestPlatform for PosixPlatform {
         close(fd);
     }
 
-    /// Sleeps `d` plus one tick of the coarse clock, so that `d` has also
-    /// passed on the base's clock.
+    /// Sleeps `d` (on the real clock, which is the base's).
     fn sleep(&mut self, d: Duration) {
-        std::thread::sleep(d + PosixPlatform::coarse_resolution());
+        std::thread::sleep(d);
     }
 }
 

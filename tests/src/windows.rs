@@ -264,6 +264,54 @@ pub fn startup_iocp<S: Storage>() {
     assert_eq!(base.method().name, "win32", "select stays the default, as in libevent");
 }
 
+/// The config of `variant` in each timing mode of [`crate::real_clock::MODES`],
+/// with its label.
+fn timing_modes(variant: &str) -> impl Iterator<Item = (String, Config)> {
+    crate::real_clock::MODES.into_iter().map(move |(mode, flags)| {
+        let mut config = windows_variant(variant).unwrap();
+        config.set_flag(flags);
+        (format!("{variant}/{mode}"), config)
+    })
+}
+
+/// Random one-shot timers ([`crate::real_clock::one_shot`], `n` of each
+/// kind) never fire early on the real clock, in every timing mode.
+///
+/// # Panics
+/// When one does.
+pub fn real_clock_one_shot(variant: &str, n: usize) {
+    for (label, config) in timing_modes(variant) {
+        let platform = WindowsPlatform::new();
+        let remote = platform.remote();
+        let sender = crate::real_clock::Remote {
+            add: Box::new(move |id, d| remote.add(id, Some(d)).is_ok()),
+        };
+        crate::real_clock::one_shot(&label, platform, &config, sender, n);
+    }
+}
+
+/// Persistent timers over a second never fire early on the real clock, in
+/// every timing mode.
+///
+/// # Panics
+/// When one does.
+pub fn real_clock_persistent(variant: &str) {
+    for (label, config) in timing_modes(variant) {
+        crate::real_clock::persistent(&label, WindowsPlatform::new(), &config);
+    }
+}
+
+/// `loop_exit` with a 1 ms ticker running never returns early on the real
+/// clock, in every timing mode (`runs` short runs after the 1 s one).
+///
+/// # Panics
+/// When one does.
+pub fn real_clock_loop_exit(variant: &str, runs: usize) {
+    for (label, config) in timing_modes(variant) {
+        crate::real_clock::loop_exit_with_ticker(&label, WindowsPlatform::new(), &config, runs);
+    }
+}
+
 /// Instantiates the conformance suite and the Windows-only cases for one
 /// variant.
 #[macro_export]
@@ -302,6 +350,21 @@ macro_rules! windows_suite {
         #[test]
         fn remote_wakes_the_loop() {
             evbase_tests::windows::remote_wakes_the_loop::<Growable>($variant);
+        }
+
+        #[test]
+        fn real_clock_one_shot() {
+            evbase_tests::windows::real_clock_one_shot($variant, 300);
+        }
+
+        #[test]
+        fn real_clock_persistent() {
+            evbase_tests::windows::real_clock_persistent($variant);
+        }
+
+        #[test]
+        fn real_clock_loop_exit() {
+            evbase_tests::windows::real_clock_loop_exit($variant, 100);
         }
 
         #[test]

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant as StdInstant};
 use evbase_core::{BaseFlags, Callback, EventBase, EventId, Exit, Features, Growable, LoopFlags, Source, What};
 use evbase_posix::PosixPlatform;
 use evbase_tests::posix::{self, close, posix_variant, recv, send};
-use evbase_tests::{TestPlatform, new_base};
+use evbase_tests::{TestPlatform, new_base, real_clock};
 
 type Base = EventBase<PosixPlatform, Growable>;
 type Cb = Callback<PosixPlatform, Growable>;
@@ -86,8 +86,9 @@ cases!(
     test_closed,
     test_changelist,
     test_time,
-    timers_never_early,
-    precise_timers_never_early,
+    real_clock_one_shot,
+    real_clock_persistent,
+    real_clock_loop_exit,
     remote_wakeup,
     fdleak,
     scale_9900_socketpairs,
@@ -578,67 +579,63 @@ fn test_time(variant: &str) {
     assert!(called.get() >= NEVENT);
 }
 
-/// Timers never fire before their deadline on the base's clock (default:
-/// the coarse clock), for delays around and below its tick; the real
-/// (precise) lateness is reported.
-fn timers_never_early(variant: &str) {
-    let _g = shared();
-    let mut b = base(variant);
-    check_timers(&mut b, variant, "coarse");
-}
-
-/// The same with `PRECISE_TIMER` (epoll: `epoll_pwait2`), and on epoll also
-/// through the timerfd fallback: never early on the precise clock either.
-fn precise_timers_never_early(variant: &str) {
-    let _g = shared();
+/// The variant's config in timing mode `flags` (see [`real_clock::MODES`]).
+fn mode_config(variant: &str, flags: BaseFlags) -> evbase_core::Config {
     let mut config = posix_variant(variant).unwrap();
-    config.set_flag(BaseFlags::PRECISE_TIMER);
-    let mut b = Base::with_config(PosixPlatform::new(), &config).unwrap();
-    assert!(b.flags().contains(BaseFlags::PRECISE_TIMER));
-    check_timers(&mut b, variant, "precise");
-    if variant.starts_with("epoll") {
-        let mut b = Base::with_config(PosixPlatform::new().force_timerfd(), &config).unwrap();
-        check_timers(&mut b, variant, "precise-timerfd");
+    config.set_flag(flags);
+    config
+}
+
+/// Random one-shot timers (outside the loop, in a `with_cached_time`
+/// batch, inside callbacks, from another thread) never fire before their
+/// duration on the real clock, in every timing mode; with `PRECISE_TIMER`
+/// epoll is also tried through its timerfd fallback.
+fn real_clock_one_shot(variant: &str) {
+    let _g = shared();
+    for (mode, flags) in real_clock::MODES {
+        let config = mode_config(variant, flags);
+        let mut platforms = vec![(format!("{variant}/{mode}"), PosixPlatform::new())];
+        if variant.starts_with("epoll") && flags.contains(BaseFlags::PRECISE_TIMER) {
+            platforms.push((
+                format!("{variant}/{mode}-timerfd"),
+                PosixPlatform::new().force_timerfd(),
+            ));
+        }
+        for (label, platform) in platforms {
+            let remote = std::sync::Arc::new(evbase_posix::Remote::new());
+            let r = remote.clone();
+            let sender = real_clock::Remote {
+                add: Box::new(move |id, d| r.add(id, Some(d)).is_ok()),
+            };
+            real_clock::one_shot(&label, platform.with_remote(remote), &config, sender, 300);
+        }
     }
 }
 
-fn check_timers(b: &mut Base, variant: &str, label: &str) {
-    let delays: Vec<Duration> = (0..60).map(|i| Duration::from_micros(300 + (i * 137) % 9000)).collect();
-    let mut worst_real = Duration::ZERO;
-    let mut early_real = 0;
-    for &d in &delays {
-        let fired = Rc::new(Cell::new(None));
-        let f = fired.clone();
-        let ev = b.new_event(
-            Source::None,
-            What::TIMEOUT,
-            Cb::new(move |bs, _, _| {
-                f.set(Some((bs.gettime_monotonic(), StdInstant::now())));
-            }),
+/// Persistent timers over a second never fire early on the real clock.
+fn real_clock_persistent(variant: &str) {
+    let _g = shared();
+    for (mode, flags) in real_clock::MODES {
+        real_clock::persistent(
+            &format!("{variant}/{mode}"),
+            PosixPlatform::new(),
+            &mode_config(variant, flags),
         );
-        let ev = ev.unwrap();
-        let (start, real_start) = (b.gettime_monotonic(), StdInstant::now());
-        b.add(ev, Some(d)).unwrap();
-        assert_eq!(b.dispatch(), Ok(Exit::NoEvents));
-        let (at, real_at) = fired.get().expect("the timer fired");
-        let on_base = at.saturating_since(start);
-        assert!(
-            on_base >= d,
-            "{label}: fired after {on_base:?} on the base's clock, asked {d:?}"
-        );
-        let real = real_at - real_start;
-        if real < d {
-            early_real += 1;
-        }
-        worst_real = worst_real.max(real.saturating_sub(d));
-        b.free(ev).unwrap();
     }
-    eprintln!(
-        "timers[{variant}/{label}]: never early on the base's clock; on the real clock {early_real}/{} early, worst lateness {worst_real:?}",
-        delays.len()
-    );
-    if label != "coarse" {
-        assert_eq!(early_real, 0, "precise timers are never early in real time either");
+}
+
+/// `loop_exit` never returns early on the real clock while a 1 ms ticker
+/// keeps the loop busy (libevent's `test_changelist` failed this way
+/// with the coarse clock: 999.1 ms for a 1 s `loop_exit`).
+fn real_clock_loop_exit(variant: &str) {
+    let _g = shared();
+    for (mode, flags) in real_clock::MODES {
+        real_clock::loop_exit_with_ticker(
+            &format!("{variant}/{mode}"),
+            PosixPlatform::new(),
+            &mode_config(variant, flags),
+            100,
+        );
     }
 }
 

@@ -51,7 +51,7 @@ impl Platform for Board {
         Ok(Sleep)
     }
 
-    fn now(&mut self, _precise: bool) -> Instant {
+    fn now(&mut self) -> Instant {
         Instant::from_millis(u64::from(board::millis()))
     }
 
