@@ -11,12 +11,17 @@
 # The harness builds into its own directory, so it runs from a copy in
 # bench/build/peers (git-ignored); the shared directory is only read.
 #
+# It also runs bench/libevent-c.sh (libevent's own bench and bench_cascade,
+# one binary each on Debian's libevent and on evbase's C library) and puts
+# its table in the report.
+#
 # usage: bench/run.sh [--quick] [--reps M] [--no-time] [--no-instr] [--no-fixed]
-#                     [--md FILE] [any other run-peers.sh option...]
+#                     [--no-libevent-c] [--md FILE] [any other run-peers.sh option...]
 #   --quick, --reps, --runs, --pipes, --active, --timers, --churn-n, --only,
 #   --cpu, --stat ...  are passed to run-peers.sh (see its --help)
 #   --no-time / --no-instr  skip the timed / the valgrind matrix
 #   --no-fixed              leave out the fixed-storage columns
+#   --no-libevent-c         leave out libevent's bench/bench_cascade on the C library
 #   --md FILE               write the report there (default BENCHMARKS.md at the root)
 # Environment: BENCH_SHARED (the harness directory; default ../shared/bench
 # relative to the repository root), CARGO_TARGET_DIR.
@@ -32,6 +37,7 @@ ARGS="$*"
 TIME=1
 INSTR=1
 FIXED=1
+LIBEVENT_C=1
 PASS=()
 PASS_TIME=()
 while [ $# -gt 0 ]; do
@@ -39,11 +45,12 @@ while [ $# -gt 0 ]; do
     --no-time) TIME=0; shift ;;
     --no-instr) INSTR=0; shift ;;
     --no-fixed) FIXED=0; shift ;;
+    --no-libevent-c) LIBEVENT_C=0; shift ;;
     --md) MD=$2; shift 2 ;;
     --quick) PASS_TIME+=(--quick); shift ;;
     --reps | --runs | --writes | --rounds | --stat) PASS_TIME+=("$1" "$2"); shift 2 ;;
     --instr) echo "run.sh: both matrices run by default (see --no-time)" >&2; exit 2 ;;
-    -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) if [ $# -ge 2 ] && [ "${2#--}" = "$2" ]; then PASS+=("$1" "$2"); shift 2; else PASS+=("$1"); shift; fi ;;
     esac
 done
@@ -87,6 +94,15 @@ fi
 if [ "$INSTR" = 1 ]; then
     # shellcheck disable=SC2046
     "$HARNESS" $(nobuild) "${PASS[@]}" --instr "${CHAIN[@]}" "${CHURN[@]}" --out "$INSTR_OUT" >/dev/null
+fi
+LIBEVENT_C_OUT=$BUILD/results/libevent-c-$STAMP.md
+if [ "$LIBEVENT_C" = 1 ]; then
+    c_args=()
+    [ "$TIME" = 1 ] || c_args+=(--no-time)
+    [ "$INSTR" = 1 ] || c_args+=(--no-instr)
+    for a in "${PASS_TIME[@]}"; do [ "$a" = --quick ] && c_args+=(--quick); done
+    echo "run.sh: bench/libevent-c.sh ${c_args[*]}" >&2
+    "$ROOT/bench/libevent-c.sh" "${c_args[@]}" >"$LIBEVENT_C_OUT"
 fi
 
 # ------------------------------------------------------------- report ----
@@ -145,6 +161,7 @@ mem_table() {
     MEMSRC=()
     for f in "$TIME_OUT" "$INSTR_OUT"; do [ -f "$f" ] && MEMSRC+=("$f"); done
     [ ${#MEMSRC[@]} = 0 ] || mem_table "${MEMSRC[@]}"
+    [ -s "$LIBEVENT_C_OUT" ] && { cat "$LIBEVENT_C_OUT"; echo; }
     echo "## Allocation"
     echo
     echo "None in the steady state of dispatch: \`cargo test -p evbase-tests --test posix_steady_state\`"
