@@ -230,15 +230,18 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         if platform.env("EVENT_SHOW_METHOD") {
             platform.show_method(backend.method().name);
         }
+        let tag = next_tag();
         if let Some(inbox) = platform.inbox() {
-            inbox.set_waker(if flags.contains(BaseFlags::NOLOCK) {
-                None
-            } else {
-                backend.waker()
-            });
+            inbox.attach(
+                tag,
+                if flags.contains(BaseFlags::NOLOCK) {
+                    None
+                } else {
+                    backend.waker()
+                },
+            );
         }
         let has_inbox = platform.inbox().is_some();
-        let tag = next_tag();
         Ok(EventBase {
             core: Core {
                 platform,
@@ -449,7 +452,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         self.changelist.clear();
         if let Some(inbox) = self.core.platform.inbox() {
             let nolock = self.core.flags.contains(BaseFlags::NOLOCK);
-            inbox.set_waker(if nolock { None } else { self.backend.waker() });
+            inbox.attach(self.core.slots.tag(), if nolock { None } else { self.backend.waker() });
         }
         self.core.handles.reregister(&mut self.backend)
     }
@@ -631,9 +634,6 @@ impl<P: Platform, S: Storage> Drop for EventBase<P, S> {
     /// more), then everything is released; the backend's own drop closes its
     /// kernel objects and restores signal handlers.
     fn drop(&mut self) {
-        if let Some(inbox) = self.core.platform.inbox() {
-            inbox.set_waker(None);
-        }
         self.core.preempt_below = 0;
         while !self.core.skip_finalizers {
             let mut ran = false;
@@ -648,6 +648,11 @@ impl<P: Platform, S: Storage> Drop for EventBase<P, S> {
             if !ran && self.core.queues.is_empty() {
                 break;
             }
+        }
+        // Remote senders learn that nothing will apply what they send
+        // (`Error::Closed`), and stop waking a backend about to close.
+        if let Some(inbox) = self.core.platform.inbox() {
+            inbox.detach();
         }
     }
 }

@@ -76,6 +76,9 @@ pub enum Error {
     /// This process is a forked child of the one that created the base:
     /// call `reinit` before using it.
     Forked,
+    /// The base a remote handle ([`RemoteQueue`](crate::RemoteQueue)) was
+    /// sending to is gone: nothing will apply the operation.
+    Closed,
 }
 
 impl fmt::Display for Error {
@@ -121,6 +124,9 @@ impl fmt::Display for Error {
             Error::Os { op, code } => write!(f, "{op} failed with OS error {code}"),
             Error::Forked => {
                 f.write_str("this base was created by the parent process: call reinit() in the forked child")
+            }
+            Error::Closed => {
+                f.write_str("the event base of this remote handle was dropped: nothing will apply the operation")
             }
         }
     }

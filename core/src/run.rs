@@ -301,15 +301,8 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
 
     #[cold]
     fn drain_inbox_slow(&mut self) {
-        loop {
-            let Some((seq, op)) = self
-                .core
-                .platform
-                .inbox()
-                .and_then(|i| if i.has_pending() { i.pop() } else { None })
-            else {
-                return;
-            };
+        // Until the inbox ends this drain (it takes what was sent before it).
+        while let Some(op) = self.core.platform.inbox().and_then(|i| i.pop()) {
             // Errors (a stale id, a full table) cannot reach a remote caller;
             // the operation is dropped and counted as processed.
             let _ = match op {
@@ -329,11 +322,16 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                     self.loop_break();
                     Ok(())
                 }
-                RemoteOp::Exit => self.loop_exit(None),
+                RemoteOp::Exit => {
+                    // A request that was never refused is not dropped here
+                    // either: without room for the exit event, exit after
+                    // this iteration's callbacks.
+                    if self.loop_exit(None).is_err() {
+                        self.core.stop |= stop::EXIT;
+                    }
+                    Ok(())
+                }
             };
-            if let Some(inbox) = self.core.platform.inbox() {
-                inbox.set_processed(seq);
-            }
         }
     }
 

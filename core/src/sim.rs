@@ -18,7 +18,7 @@ use core::time::Duration;
 
 use crate::platform::{Backend, Platform, Sink};
 use crate::remote::Inbox;
-use crate::{BaseFlags, Change, Config, Error, Features, Instant, Method, RemoteQueue, What, duration_nanos};
+use crate::{BaseFlags, Change, Config, Error, Features, Growable, Instant, Method, RemoteQueue, What, duration_nanos};
 
 /// The simulated methods, in preference order.
 pub static SIM_METHODS: [Method; 4] = [
@@ -331,7 +331,7 @@ impl World {
 pub struct SimPlatform {
     world: Rc<RefCell<World>>,
     methods: &'static [Method],
-    remote: Option<Arc<RemoteQueue<64>>>,
+    remote: Option<Arc<RemoteQueue<Growable>>>,
 }
 
 impl Default for SimPlatform {
@@ -362,7 +362,7 @@ impl SimPlatform {
     }
 
     /// The remote queue, if any.
-    pub fn remote(&self) -> Option<Arc<RemoteQueue<64>>> {
+    pub fn remote(&self) -> Option<Arc<RemoteQueue<Growable>>> {
         self.remote.clone()
     }
 
@@ -423,7 +423,7 @@ pub struct SimBackend {
     method: &'static Method,
     interest: BTreeMap<u32, What>,
     signals: BTreeSet<u32>,
-    remote: Option<Arc<RemoteQueue<64>>>,
+    remote: Option<Arc<RemoteQueue<Growable>>>,
 }
 
 impl SimBackend {

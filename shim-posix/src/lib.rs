@@ -53,7 +53,9 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
 use std::sync::{Arc, Once};
 
-use evbase_core::{BaseFlags, Change, Config, Error, Inbox, Instant, Method, Platform, RemoteQueue, Sink, Waker};
+use evbase_core::{
+    BaseFlags, Change, Config, Error, Growable, Inbox, Instant, Method, Platform, RemoteQueue, Sink, Waker,
+};
 
 mod clock;
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -78,12 +80,10 @@ pub use signal::{MAX_SIGNALS, MAX_SUBSCRIBERS, handler_installed};
 pub use socket::socketpair;
 pub use wake::MAX_WAKERS;
 
-/// How many remote operations a [`Remote`] queue holds.
-pub const REMOTE_CAPACITY: usize = 1024;
-
 /// The remote queue of a POSIX base: other threads reach the base through
-/// it (see [`PosixPlatform::with_remote`]).
-pub type Remote = RemoteQueue<REMOTE_CAPACITY>;
+/// it (see [`PosixPlatform::with_remote`]). Its tables grow: nothing sent
+/// is refused for want of room.
+pub type Remote = RemoteQueue<Growable>;
 
 /// The methods of this OS, most preferred first.
 #[cfg(any(target_os = "linux", target_os = "android"))]

@@ -84,6 +84,7 @@ impl Error {
                 E::Capacity { .. } => io::ErrorKind::OutOfMemory,
                 E::Unsupported(_) | E::NoBackend(_) => io::ErrorKind::Unsupported,
                 E::Reentrant | E::EventsActive | E::Finalizing | E::Forked => io::ErrorKind::Other,
+                E::Closed => io::ErrorKind::NotConnected,
                 E::StaleEvent
                 | E::InvalidFlags { .. }
                 | E::InvalidPriority { .. }

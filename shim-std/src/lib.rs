@@ -70,7 +70,7 @@ mod source;
 
 pub use base::{BaseExt, CoreBase, EventBase, supported_methods};
 pub use error::{Error, Result};
-pub use platform::{OsPlatform, REMOTE_CAPACITY, SysPlatform};
+pub use platform::{OsPlatform, SysPlatform};
 pub use remote::{Remote, Ticket};
 pub use source::AsSource;
 #[cfg(unix)]

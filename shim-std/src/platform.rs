@@ -6,7 +6,7 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant as StdInstant};
 
-use evbase_core::{Config, Inbox, Instant, Method, Platform, RemoteOp, RemoteQueue, Waker};
+use evbase_core::{Config, Growable, Inbox, Instant, Method, Platform, RemoteOp, RemoteQueue, Waker};
 
 /// The platform of this OS that [`OsPlatform`] wraps:
 /// [`evbase_posix::PosixPlatform`] on Unix. Example: [`OsPlatform`].
@@ -17,24 +17,6 @@ pub type SysPlatform = evbase_posix::PosixPlatform;
 /// [`evbase_windows::WindowsPlatform`] on Windows. Example: [`OsPlatform`].
 #[cfg(windows)]
 pub type SysPlatform = evbase_windows::WindowsPlatform;
-
-/// How many operations other threads may have queued for one base before
-/// [`Remote`](crate::Remote) calls fail with `Error::Capacity`.
-///
-/// ```
-/// use evbase_std::{EventBase, REMOTE_CAPACITY, evbase_core};
-///
-/// let base = EventBase::new()?;
-/// let remote = base.remote();
-/// for _ in 0..REMOTE_CAPACITY {
-///     remote.loop_break()?;
-/// }
-/// // No loop has run to take them: the next one does not fit.
-/// let err = remote.loop_break().unwrap_err();
-/// assert!(matches!(err.core(), Some(evbase_core::Error::Capacity { .. })));
-/// # Ok::<(), evbase_std::Error>(())
-/// ```
-pub const REMOTE_CAPACITY: usize = 1024;
 
 /// The platform of a std base: the OS's own ([`SysPlatform`]: epoll,
 /// kqueue, poll, select on Unix; win32, iocp on Windows) plus the remote
@@ -127,7 +109,7 @@ impl Platform for OsPlatform {
 
 /// The remote queue of one base and what other threads need to wait on it.
 pub(crate) struct Shared {
-    pub(crate) queue: RemoteQueue<REMOTE_CAPACITY>,
+    pub(crate) queue: RemoteQueue<Growable>,
     /// The thread that made the base (bases are not `Send`, so it is the
     /// thread that runs its loop): recorded when the base installs its waker.
     owner: OnceLock<ThreadId>,
@@ -221,23 +203,29 @@ impl Inbox for Shared {
         self.queue.has_pending()
     }
 
-    fn pop(&self) -> Option<(u32, RemoteOp)> {
-        self.queue.pop()
-    }
-
-    fn set_processed(&self, seq: u32) {
-        self.queue.set_processed(seq);
-        self.notify();
+    fn pop(&self) -> Option<RemoteOp> {
+        let op = self.queue.pop();
+        if op.is_none() {
+            // The drain ended: what was sent before it counts as processed.
+            self.notify();
+        }
+        op
     }
 
     fn set_running(&self, index: Option<u32>) {
         self.queue.set_running(index);
     }
 
-    fn set_waker(&self, waker: Option<Waker>) {
+    fn attach(&self, base: u32, waker: Option<Waker>) {
         // Called by the base's constructor (and `reinit`), on the thread
         // that owns the base.
         let _ = self.owner.set(thread::current().id());
-        self.queue.set_waker(waker);
+        self.queue.attach(base, waker);
+    }
+
+    fn detach(&self) {
+        self.queue.detach();
+        // Waiters in `del_wait` and `wait` return at once.
+        self.notify();
     }
 }

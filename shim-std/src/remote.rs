@@ -12,19 +12,25 @@ use crate::platform::Shared;
 /// its events, break or exit its loop. `Send + Sync + Clone`; get one with
 /// [`EventBase::remote`](crate::EventBase::remote).
 ///
-/// Each call queues an operation and wakes the loop at once (the backend's
-/// wake-up: an eventfd, a pipe, `EVFILT_USER`, a posted completion...). The
-/// loop applies queued operations after each wait and after each callback,
-/// in the order they were sent, and before the first callback of each run:
-/// an operation sent while no loop runs is applied when the next one starts.
-/// A base made with [`BaseFlags::NOLOCK`](evbase_core::BaseFlags::NOLOCK) is
-/// not woken: operations wait for the loop to wake by itself.
+/// Each call records the operation and wakes the loop at once (the
+/// backend's wake-up: an eventfd, a pipe, `EVFILT_USER`, a posted
+/// completion...). The loop applies what was sent after each wait and after
+/// each callback, in the order it was sent, and before the first callback
+/// of each run: an operation sent while no loop runs is applied when the
+/// next one starts. A base made with
+/// [`BaseFlags::NOLOCK`](evbase_core::BaseFlags::NOLOCK) is not woken:
+/// operations wait for the loop to wake by itself.
 ///
-/// Errors an operation meets on the loop (a freed event, a full table)
-/// cannot reach the sender: the operation is dropped. What the sender can
-/// get is [`Error::Capacity`](evbase_core::Error::Capacity) when
-/// [`REMOTE_CAPACITY`](crate::REMOTE_CAPACITY) operations are already
-/// waiting.
+/// **Never refused for want of room.** `loop_break` and `loop_exit` are
+/// requests (state), not queue entries; activations of one event coalesce
+/// into one callback with the OR of their `what`s, as libevent's
+/// `event_active` does, so a flood of them takes no room per call; adds
+/// and deletes queue in memory that grows. What a call can still return is
+/// [`Error::Closed`](evbase_core::Error::Closed) once the base is dropped
+/// (and `wait`/`del_wait` then return at once), or
+/// [`Error::StaleEvent`](evbase_core::Error::StaleEvent) for an id of
+/// another base. Errors an operation meets on the loop (an event freed
+/// since) cannot reach the sender: the operation is dropped.
 ///
 /// ```
 /// use std::time::Duration;
@@ -57,6 +63,7 @@ impl core::fmt::Debug for Remote {
         f.debug_struct("Remote")
             .field("processed", &self.shared.queue.processed())
             .field("looping", &self.shared.looping())
+            .field("closed", &self.shared.queue.is_closed())
             .finish()
     }
 }
@@ -72,11 +79,14 @@ impl Remote {
         Remote { shared }
     }
 
-    /// Activates `id` with `what`, once (libevent's `event_active` from
-    /// another thread). Example: [`Remote`].
+    /// Activates `id` with `what` (libevent's `event_active` from another
+    /// thread). Activations sent before the loop applies them run the
+    /// callback once, with the OR of their `what`s. Example: [`Remote`].
     ///
     /// # Errors
-    /// [`Error::Capacity`](evbase_core::Error::Capacity) when the queue is full.
+    /// [`Error::Closed`](evbase_core::Error::Closed) once the base is
+    /// dropped; [`Error::StaleEvent`](evbase_core::Error::StaleEvent) for an
+    /// id of another base.
     pub fn activate(&self, id: EventId, what: What) -> Result<Ticket> {
         Ok(Ticket(self.shared.queue.activate(id, what)?))
     }
@@ -85,7 +95,7 @@ impl Remote {
     /// (libevent's `event_add` from another thread). Example: [`Remote::wait`].
     ///
     /// # Errors
-    /// [`Error::Capacity`](evbase_core::Error::Capacity) when the queue is full.
+    /// As [`activate`](Self::activate).
     pub fn add(&self, id: EventId, timeout: Option<Duration>) -> Result<Ticket> {
         Ok(Ticket(self.shared.queue.add(id, timeout)?))
     }
@@ -97,7 +107,7 @@ impl Remote {
     /// Example: [`Remote::loop_exit`].
     ///
     /// # Errors
-    /// [`Error::Capacity`](evbase_core::Error::Capacity) when the queue is full.
+    /// As [`activate`](Self::activate).
     pub fn del(&self, id: EventId) -> Result<Ticket> {
         Ok(Ticket(self.shared.queue.del(id)?))
     }
@@ -116,11 +126,15 @@ impl Remote {
     /// [`EventBase::dispatch`](crate::EventBase::dispatch) or
     /// [`EventBase::run`](crate::EventBase::run) is executing.
     ///
+    /// It returns as soon as the base is dropped: its callbacks cannot run
+    /// any more.
+    ///
     /// As with libevent, a callback that waits for the thread calling
     /// `del_wait` deadlocks both.
     ///
     /// # Errors
-    /// [`Error::Capacity`](evbase_core::Error::Capacity) when the queue is full.
+    /// [`Error::Closed`](evbase_core::Error::Closed), at once, when the base
+    /// was dropped before the call; as [`activate`](Self::activate).
     ///
     /// ```
     /// use std::time::Duration;
@@ -145,17 +159,20 @@ impl Remote {
         }
         let shared = &*self.shared;
         shared.wait_until(None, || {
-            !shared.looping() || (shared.queue.is_processed(ticket.0) && shared.queue.running() != Some(id.index()))
+            !shared.looping()
+                || shared.queue.is_closed()
+                || (shared.queue.is_processed(ticket.0) && shared.queue.running() != Some(id.index()))
         });
         Ok(())
     }
 
     /// Makes the loop return after the current callback (libevent's
     /// `event_base_loopbreak`). Sent while no loop runs, it makes the next
-    /// run return at once (libevent#1292 loses it).
+    /// run return at once (libevent#1292 loses it). A request, not a queue
+    /// entry: never refused for want of room.
     ///
     /// # Errors
-    /// [`Error::Capacity`](evbase_core::Error::Capacity) when the queue is full.
+    /// [`Error::Closed`](evbase_core::Error::Closed) once the base is dropped.
     ///
     /// ```
     /// use std::time::Duration;
@@ -173,10 +190,11 @@ impl Remote {
     }
 
     /// Makes the loop return once the callbacks active now have run
-    /// (libevent's `event_base_loopexit(base, NULL)`).
+    /// (libevent's `event_base_loopexit(base, NULL)`). A request, not a
+    /// queue entry: never refused for want of room.
     ///
     /// # Errors
-    /// [`Error::Capacity`](evbase_core::Error::Capacity) when the queue is full.
+    /// [`Error::Closed`](evbase_core::Error::Closed) once the base is dropped.
     ///
     /// ```
     /// use std::time::Duration;
@@ -206,8 +224,10 @@ impl Remote {
     }
 
     /// Waits up to `timeout` for the loop to apply the operation of
-    /// `ticket`; returns whether it did. On the loop's own thread it does
-    /// not wait (the loop cannot progress while its thread waits).
+    /// `ticket`; returns whether it did. It does not wait on the loop's own
+    /// thread (the loop cannot progress while its thread waits), nor once
+    /// the base is dropped (nothing will apply it: `false`, unless it was
+    /// applied before).
     ///
     /// ```
     /// use std::time::Duration;
@@ -233,8 +253,29 @@ impl Remote {
             return self.is_processed(ticket);
         }
         let deadline = StdInstant::now().checked_add(timeout);
+        let queue = &self.shared.queue;
         self.shared
-            .wait_until(deadline, || self.shared.queue.is_processed(ticket.0))
+            .wait_until(deadline, || queue.is_processed(ticket.0) || queue.is_closed());
+        self.is_processed(ticket)
+    }
+
+    /// Whether the base is gone (dropped): every operation is then
+    /// [`Error::Closed`](evbase_core::Error::Closed).
+    ///
+    /// ```
+    /// use evbase_std::{EventBase, What, evbase_core};
+    ///
+    /// let mut base = EventBase::new()?;
+    /// let ev = base.new_event(evbase_std::Source::None, What::empty(), |_, _, _| {})?;
+    /// let remote = base.remote();
+    /// drop(base);
+    /// assert!(remote.is_closed());
+    /// let err = remote.activate(ev, What::READ).unwrap_err();
+    /// assert!(matches!(err.core(), Some(evbase_core::Error::Closed)));
+    /// # Ok::<(), evbase_std::Error>(())
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.shared.queue.is_closed()
     }
 
     /// Whether the base's loop is running now. Example: [`Remote::wait`].

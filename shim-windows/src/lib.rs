@@ -51,6 +51,6 @@ pub use net::{close, connect, handle_of, recv, send, shutdown_write, socketpair}
 #[cfg(windows)]
 pub use notify::{SIGBREAK, SIGINT};
 #[cfg(windows)]
-pub use platform::{REMOTE_CAPACITY, Remote, WindowsBackend, WindowsPlatform};
+pub use platform::{Remote, WindowsBackend, WindowsPlatform};
 #[cfg(windows)]
 pub use select::{SelectBackend, WIN32};

@@ -4,18 +4,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use evbase_core::{
-    Backend, BaseFlags, Change, Config, Error, Inbox, Instant, Method, Platform, RemoteQueue, Sink, Waker,
+    Backend, BaseFlags, Change, Config, Error, Growable, Inbox, Instant, Method, Platform, RemoteQueue, Sink, Waker,
 };
 
 use crate::clock::Clock;
 use crate::iocp::{IOCP, IocpBackend};
 use crate::select::{SelectBackend, WIN32};
 
-/// How many remote operations a base's [`RemoteQueue`] holds.
-pub const REMOTE_CAPACITY: usize = 64;
-
-/// The remote queue of a Windows base.
-pub type Remote = RemoteQueue<REMOTE_CAPACITY>;
+/// The remote queue of a Windows base. Its tables grow: nothing sent is
+/// refused for want of room.
+pub type Remote = RemoteQueue<Growable>;
 
 static METHODS: [Method; 2] = [WIN32, IOCP];
 

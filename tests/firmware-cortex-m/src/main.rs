@@ -88,7 +88,7 @@ fn spare_interrupt() {
     if let Some(id) = critical_section::with(|cs| *IRQ_EVENT.borrow_ref(cs))
         && REMOTE.activate(id, What::READ).is_err()
     {
-        panic!("remote queue full");
+        panic!("the remote queue refused an activation");
     }
 }
 
@@ -149,9 +149,9 @@ fn main() -> ! {
     board::start(peripherals.SYST, spare_interrupt);
 
     hprintln!(
-        "evbase-core on lm3s6965 (Cortex-M3): method \"wfi\", EventBase<Board, Fixed<16, 4>> = {} bytes, RemoteQueue<8> = {} bytes",
+        "evbase-core on lm3s6965 (Cortex-M3): method \"wfi\", EventBase<Board, Fixed<16, 4>> = {} bytes, RemoteQueue<Fixed<8>> = {} bytes",
         size_of::<Base>(),
-        size_of::<evbase_core::RemoteQueue<8>>()
+        size_of::<evbase_core::RemoteQueue<Fixed<8>>>()
     );
     let (exit, got_exit) = match run() {
         Ok(r) => r,

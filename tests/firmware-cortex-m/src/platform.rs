@@ -7,14 +7,16 @@ use core::time::Duration;
 
 use cortex_m::{asm, interrupt};
 use evbase_core::{
-    Backend, Change, Config, Error, Features, Inbox, Instant, Method, Platform, RemoteQueue, Sink, Waker,
+    Backend, Change, Config, Error, Features, Fixed, Inbox, Instant, Method, Platform, RemoteQueue, Sink, Waker,
 };
 
 use crate::board;
 
 /// How interrupt handlers reach the base: activate an event, break, exit.
-/// Room for 8 operations between two drains of the loop.
-pub static REMOTE: RemoteQueue<8> = RemoteQueue::new();
+/// Activations of the events in slots 0 to 7 coalesce in place and are
+/// never refused (the irq event is in slot 4); breaks and exits are never
+/// refused; adds and deletes have room for 8 between two drains.
+pub static REMOTE: RemoteQueue<Fixed<8>> = RemoteQueue::new();
 
 /// Set by the waker (from an interrupt handler, through [`REMOTE`]); the
 /// backend's wait ends when it sees it.
