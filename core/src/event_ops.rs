@@ -59,6 +59,15 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// timeout keeps an existing timer (use [`remove_timer`](Self::remove_timer)
     /// to drop it); a new one replaces it.
     ///
+    /// The timer never fires before `timeout` has passed on the platform's
+    /// real monotonic clock, counted from the base's "now" at this call
+    /// ([`now`](Self::now)): the clock itself outside the loop; inside a
+    /// callback with the time cache on, the time the loop read after its
+    /// last wait, as in libevent and libev (earlier than the call by the
+    /// callbacks run since: [`update_cache_time`](Self::update_cache_time)
+    /// or `NO_CACHE_TIME` count from the call instead); in
+    /// [`with_cached_time`](Self::with_cached_time), the batch's start.
+    ///
     /// # Errors
     /// [`Error::StaleEvent`], [`Error::Finalizing`], [`Error::Capacity`],
     /// [`Error::InvalidHandle`] / [`Error::InvalidSignal`] / [`Error::Os`]

@@ -64,6 +64,20 @@
 //!
 //! ## Where it differs from libevent, on purpose
 //!
+//! - No timer fires, and no `loop_exit` returns, before its duration has
+//!   passed on the platform's real monotonic clock, whatever the backend
+//!   and the flags: [`Platform::now`] is that clock (`CLOCK_MONOTONIC`,
+//!   `QueryPerformanceCounter`), where libevent's default is a coarse clock
+//!   that trails it by a tick and more (`CLOCK_MONOTONIC_COARSE`,
+//!   `GetTickCount64`), so its timers fire early. `PRECISE_TIMER` only asks
+//!   for sub-millisecond waits. A duration counts from the base's "now" at
+//!   the add (see [`EventBase::add`]).
+//! - Requests from other threads and interrupt handlers are not refused
+//!   for want of room: in a [`RemoteQueue`], `loop_break` and `loop_exit`
+//!   are state, and activations of one event coalesce into its pending
+//!   flags (libevent's `event_active` ORs them too); only adds and deletes
+//!   take an entry each (see [`RemoteQueue`] for the bounds on fixed
+//!   storage). Once its base is dropped, a queue answers [`Error::Closed`].
 //! - A [`loop_break`](EventBase::loop_break) requested while no loop runs is
 //!   kept for the next run (libevent#1292 loses it).
 //! - Timers with equal deadlines fire in the order they were added.

@@ -49,6 +49,21 @@ pub trait TestPlatform: Platform + Sized + 'static {
     fn sleep(&mut self, d: Duration);
 }
 
+/// A small deterministic generator (xorshift): the same sequence on every
+/// run and platform, from a non-zero seed.
+#[derive(Debug, Clone)]
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next number, below `n` (which must not be 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
 /// Makes a base on `P` for `variant` with storage `S`.
 ///
 /// # Panics

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant as StdInstant};
 
 use evbase_core::{BaseFlags, Callback, Config, EventBase, EventId, Exit, Growable, LoopFlags, Source, What};
 
-use crate::TestPlatform;
+use crate::{Rng, TestPlatform};
 
 /// The timing modes of a base: the default (the time cache on), the
 /// precise-timer flag, and no time cache.
@@ -43,21 +43,9 @@ pub struct Remote {
     pub add: Box<dyn Fn(EventId, Duration) -> bool + Send + Sync>,
 }
 
-/// A small deterministic generator (xorshift), seeded per case.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-
-    /// A delay of 1 to 150 ms, in microseconds.
-    fn delay(&mut self) -> Duration {
-        Duration::from_micros(1_000 + self.below(149_000))
-    }
+/// A delay of 1 to 150 ms, in microseconds.
+fn delay(rng: &mut Rng) -> Duration {
+    Duration::from_micros(1_000 + rng.below(149_000))
 }
 
 /// What the firings of one case showed.
@@ -140,7 +128,7 @@ pub fn one_shot<P: TestPlatform>(label: &str, platform: P, config: &Config, remo
                     let (at, asked, kind) = refs2.lock().unwrap()[i].expect("a started timer");
                     tallies2.borrow_mut()[kind].record(now - at, asked);
                     if let Some(next) = follow2.get() {
-                        let d = rng2.borrow_mut().delay();
+                        let d = delay(&mut rng2.borrow_mut());
                         let at = reference_in_callback(bs);
                         refs2.lock().unwrap()[2 * n + i] = Some((at, d, 2));
                         bs.add(next, Some(d)).unwrap();
@@ -160,7 +148,7 @@ pub fn one_shot<P: TestPlatform>(label: &str, platform: P, config: &Config, remo
     let ids: Vec<EventId> = ids.into_iter().map(|(id, _)| id).collect();
     // The remote thread starts after the loop, spread over ~100 ms.
     let remote_ids: Vec<(usize, EventId)> = (4 * n..total).map(|i| (i, ids[i])).collect();
-    let remote_delays: Vec<Duration> = (0..n).map(|_| rng.borrow_mut().delay()).collect();
+    let remote_delays: Vec<Duration> = (0..n).map(|_| delay(&mut rng.borrow_mut())).collect();
     let refs2 = refs.clone();
     let sender = std::thread::spawn(move || {
         for ((i, id), d) in remote_ids.into_iter().zip(remote_delays) {
@@ -170,11 +158,11 @@ pub fn one_shot<P: TestPlatform>(label: &str, platform: P, config: &Config, remo
         }
     });
     for (i, &id) in ids[..n].iter().enumerate() {
-        let d = rng.borrow_mut().delay();
+        let d = delay(&mut rng.borrow_mut());
         refs.lock().unwrap()[i] = Some((StdInstant::now(), d, 0));
         base.add(id, Some(d)).unwrap();
     }
-    let batch: Vec<Duration> = (0..n).map(|_| rng.borrow_mut().delay()).collect();
+    let batch: Vec<Duration> = (0..n).map(|_| delay(&mut rng.borrow_mut())).collect();
     let at = StdInstant::now();
     base.with_cached_time(|b| {
         for (k, &d) in batch.iter().enumerate() {

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant as StdInstant};
 use evbase_core::{BaseFlags, Callback, EventBase, EventId, Exit, Features, Growable, LoopFlags, Source, What};
 use evbase_posix::PosixPlatform;
 use evbase_tests::posix::{self, close, posix_variant, recv, send};
-use evbase_tests::{TestPlatform, new_base, real_clock};
+use evbase_tests::{Rng, TestPlatform, new_base, real_clock};
 
 type Base = EventBase<PosixPlatform, Growable>;
 type Cb = Callback<PosixPlatform, Growable>;
@@ -519,18 +519,6 @@ fn test_changelist(variant: &str) {
     assert!(usage < 0.10, "the loop spun: {:.1}% CPU", usage * 100.0);
     close(a);
     close(w);
-}
-
-/// A small deterministic generator (xorshift).
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
 }
 
 /// libevent `test-time`: 20,000 timers with random delays of 0–50 ms; each
