@@ -53,9 +53,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
 use std::sync::{Arc, Once};
 
-use evbase_core::{
-    BaseFlags, Change, Config, Error, Growable, Inbox, Instant, Method, Platform, RemoteQueue, Sink, Waker,
-};
+use evbase_core::{Change, Config, Error, Growable, Inbox, Instant, Method, Platform, RemoteQueue, Sink, Waker};
 
 mod clock;
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -200,14 +198,15 @@ impl Platform for PosixPlatform {
         &METHODS
     }
 
+    // Only epoll reads the config: its changelist, and PRECISE_TIMER for
+    // sub-millisecond waits (the clock is CLOCK_MONOTONIC for every method).
+    #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(unused_variables))]
     fn open(&mut self, method: &Method, config: &Config) -> Result<PosixBackend, Error> {
-        let flags = config.flags();
-        let precise = flags.contains(BaseFlags::PRECISE_TIMER);
         match method.name {
             #[cfg(any(target_os = "linux", target_os = "android"))]
             "epoll" => Ok(PosixBackend::Epoll(Epoll::open(
-                flags.contains(BaseFlags::EPOLL_USE_CHANGELIST),
-                precise,
+                config.flags().contains(evbase_core::BaseFlags::EPOLL_USE_CHANGELIST),
+                config.flags().contains(evbase_core::BaseFlags::PRECISE_TIMER),
                 self.force_timerfd,
             )?)),
             #[cfg(kqueue)]
