@@ -433,7 +433,7 @@ mod tests {
     use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
     use std::time::Duration;
 
-    use crate::event::{event_add, event_free, event_new, event_pending};
+    use crate::event_api::{event_add, event_free, event_new, event_pending};
     use crate::layout::{Event, Timeval};
     use crate::loop_api::{event_base_free, event_base_loop, event_base_loopbreak, event_base_new};
 

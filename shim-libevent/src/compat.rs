@@ -89,7 +89,7 @@ pub unsafe extern "C" fn event_set(
     arg: *mut c_void,
 ) {
     // SAFETY: forwarded; a NULL base means the current one.
-    unsafe { crate::event::event_assign(ev, current_base(), fd, events, callback, arg) };
+    unsafe { crate::event_api::event_assign(ev, current_base(), fd, events, callback, arg) };
 }
 
 /// `libevent_global_shutdown`: forgets the library's global state (the

@@ -21,11 +21,13 @@
 #![allow(clippy::missing_safety_doc)]
 #![allow(missing_docs)]
 
+mod accessors;
 mod base;
 mod compat;
 mod config;
 mod debug;
 mod event;
+mod event_api;
 mod inspect;
 mod internal;
 mod layout;

@@ -519,7 +519,9 @@ mod tests {
 
     use super::*;
     use crate::config::{event_config_avoid_method, event_config_free, event_config_new};
-    use crate::event::{event_add, event_assign, event_del, event_free, event_new, event_pending, event_priority_set};
+    use crate::event_api::{
+        event_add, event_assign, event_del, event_free, event_new, event_pending, event_priority_set,
+    };
     use crate::layout::Event;
 
     unsafe extern "C" fn nothing(_fd: c_int, _what: c_short, _arg: *mut c_void) {}
