@@ -199,6 +199,26 @@ mod tests {
     use std::collections::BTreeMap;
     use std::vec::Vec;
 
+    /// Proptest's settings for this module: its defaults natively; under
+    /// Miri (an interpreter, ~1000x slower) a handful of cases and no
+    /// failure-persistence file, which Miri's isolation cannot look up.
+    fn proptest_config() -> ProptestConfig {
+        if cfg!(miri) {
+            ProptestConfig {
+                cases: 4,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            }
+        } else {
+            ProptestConfig::default()
+        }
+    }
+
+    /// Longest operation sequence per case: `native`, a tenth under Miri.
+    const fn max_ops(native: usize) -> usize {
+        if cfg!(miri) { native / 10 } else { native }
+    }
+
     const R: What = What::READ;
     const W: What = What::WRITE;
     const NONE: What = What::empty();
@@ -335,10 +355,11 @@ mod tests {
             0u32..12,
             prop_oneof![Just(0x02u8), Just(0x04), Just(0x06), Just(0), Just(0x80), any::<u8>()],
         );
-        proptest::collection::vec(proptest::collection::vec(rec, 0..40), 0..6)
+        proptest::collection::vec(proptest::collection::vec(rec, 0..max_ops(40)), 0..6)
     }
 
     proptest! {
+        #![proptest_config(proptest_config())]
         #[test]
         fn fixed_matches_model(b in batches()) {
             against_model::<Fixed<8>>(&b, 8);
@@ -347,6 +368,7 @@ mod tests {
 
     #[cfg(feature = "alloc")]
     proptest! {
+        #![proptest_config(proptest_config())]
         #[test]
         fn growable_matches_model(b in batches()) {
             against_model::<Growable>(&b, usize::MAX);

@@ -248,6 +248,21 @@ mod tests {
     use std::string::String;
     use std::vec::Vec;
 
+    /// Proptest's settings for this module: its defaults natively; under
+    /// Miri (an interpreter, ~1000x slower) a handful of cases and no
+    /// failure-persistence file, which Miri's isolation cannot look up.
+    fn proptest_config() -> ProptestConfig {
+        if cfg!(miri) {
+            ProptestConfig {
+                cases: 4,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            }
+        } else {
+            ProptestConfig::default()
+        }
+    }
+
     const NAMES: [&str; 9] = [
         "evport", "kqueue", "epoll", "devpoll", "poll", "select", "win32", "wepoll", "iocp",
     ];
@@ -412,6 +427,7 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(proptest_config())]
         #[test]
         fn selection_matches_brute_force(
             avoid in proptest::collection::vec(0usize..9, 0..10),

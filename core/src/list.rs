@@ -268,6 +268,26 @@ mod tests {
     use std::collections::VecDeque;
     use std::vec::Vec;
 
+    /// Proptest's settings for this module: its defaults natively; under
+    /// Miri (an interpreter, ~1000x slower) a handful of cases and no
+    /// failure-persistence file, which Miri's isolation cannot look up.
+    fn proptest_config() -> ProptestConfig {
+        if cfg!(miri) {
+            ProptestConfig {
+                cases: 4,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            }
+        } else {
+            ProptestConfig::default()
+        }
+    }
+
+    /// Longest operation sequence per case: `native`, a tenth under Miri.
+    const fn max_ops(native: usize) -> usize {
+        if cfg!(miri) { native / 10 } else { native }
+    }
+
     #[test]
     fn head_defaults_to_empty() {
         assert_eq!(ListHead::default(), ListHead::EMPTY);
@@ -419,16 +439,18 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(proptest_config())]
         #[test]
-        fn fixed_matches_model(ops in proptest::collection::vec(op(), 0..150)) {
+        fn fixed_matches_model(ops in proptest::collection::vec(op(), 0..max_ops(150))) {
             against_model::<Fixed<20>>(&ops);
         }
     }
 
     #[cfg(feature = "alloc")]
     proptest! {
+        #![proptest_config(proptest_config())]
         #[test]
-        fn growable_matches_model(ops in proptest::collection::vec(op(), 0..150)) {
+        fn growable_matches_model(ops in proptest::collection::vec(op(), 0..max_ops(150))) {
             against_model::<Growable>(&ops);
         }
     }
