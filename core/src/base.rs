@@ -445,8 +445,12 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// wake-up. Call it in the child if it keeps using the base.
     ///
     /// # Errors
-    /// [`Error::Os`] when the backend cannot be rebuilt; the first handle or
-    /// signal that cannot be registered again.
+    /// [`Error::Os`] when the backend cannot be rebuilt (out of
+    /// descriptors, say): nothing has changed then, the old kernel object
+    /// and descriptors are kept, and `reinit` can be called again. The
+    /// first handle or signal that cannot be registered again (closed in
+    /// the child): the base is rebuilt all the same — the one error after
+    /// which the base is not as it was.
     pub fn reinit(&mut self) -> Result<(), Error> {
         self.backend.reinit()?;
         self.changelist.clear();
@@ -607,10 +611,22 @@ impl<P: Platform, S: Storage> Core<P, S> {
     pub(crate) fn insert_slot(&mut self, slot: Slot<P, S>) -> Result<EventId, Error> {
         let id = self.slots.insert(slot)?;
         if let Err(e) = self.queues.reserve_key(id.index) {
-            self.slots.remove(id.index);
+            self.discard_slot(id.index);
             return Err(e);
         }
         Ok(id)
+    }
+
+    /// Frees slot `key`, made by a call that is failing and never handed
+    /// out: a slot appended for it leaves the tables as they were before
+    /// (the slot table and the queue links that cover it shrink back); a
+    /// reused one goes back to the free list, which changes no table.
+    pub(crate) fn discard_slot(&mut self, key: u32) {
+        if self.slots.unpush(key) {
+            self.queues.truncate_keys(key as usize);
+        } else {
+            self.slots.remove(key);
+        }
     }
 
     pub(crate) fn empty_slot(&self, source: crate::Source, events: What, callback: Kind<P, S>) -> Slot<P, S> {

@@ -21,7 +21,10 @@ pub enum Rejection {
 pub type SelectionReport = heapless::Vec<(&'static str, Rejection), 4>;
 
 /// Everything that can go wrong in the core. Every operation that returns
-/// an `Error` has left the base as it was.
+/// an `Error` has left the base as it was: its tables (what
+/// [`EventBase::memory`](crate::EventBase::memory) counts), counters and
+/// events, and the backend's descriptors (the one exception is documented
+/// at [`EventBase::reinit`](crate::EventBase::reinit)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
     /// A fixed-capacity table is full (or a growable one could not grow).
@@ -54,7 +57,8 @@ pub enum Error {
     EventsActive,
     /// A signal number the platform does not have.
     InvalidSignal(u32),
-    /// A handle (file descriptor, socket) the backend refuses.
+    /// A handle (file descriptor, socket) the backend refuses: not open,
+    /// not of a kind it watches, or beyond [`MAX_HANDLE`](crate::MAX_HANDLE).
     InvalidHandle(u64),
     /// An argument outside what the operation accepts.
     InvalidArgument(&'static str),

@@ -23,6 +23,40 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         self.core.insert_slot(slot)
     }
 
+    /// Makes an event and adds it, as one call ([`new_event`](Self::new_event)
+    /// then [`add`](Self::add), e.g. libevent's `evsignal_new` +
+    /// `event_add`). When the add fails no event is made, and the base is
+    /// exactly as it was: a failed `add` followed by [`free`](Self::free)
+    /// would leave the freed slot in the event table, for reuse.
+    ///
+    /// # Errors
+    /// As [`new_event`](Self::new_event) and [`add`](Self::add).
+    pub fn add_new(
+        &mut self,
+        source: Source,
+        what: What,
+        timeout: Option<Duration>,
+        callback: Callback<P, S>,
+    ) -> Result<EventId, Error> {
+        let what = check_flags(source, what)?;
+        let slot = self.core.empty_slot(source, what, callback.0);
+        self.insert_added(slot, timeout)
+    }
+
+    /// Makes an event of `slot` and adds it with `timeout`; when the add
+    /// fails, the event is taken back and the base is as it was.
+    fn insert_added(&mut self, slot: Slot<P, S>, timeout: Option<Duration>) -> Result<EventId, Error> {
+        let id = self.core.insert_slot(slot)?;
+        let arm = timeout.map(|t| (t, 0, self.core.now()));
+        match self.add_key(id.index, arm) {
+            Ok(()) => Ok(id),
+            Err(e) => {
+                self.core.discard_slot(id.index);
+                Err(e)
+            }
+        }
+    }
+
     /// Re-initialises an event that is neither pending nor active
     /// (libevent's `event_assign` on existing storage, e.g. from a finalizer).
     ///
@@ -70,8 +104,11 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     ///
     /// # Errors
     /// [`Error::StaleEvent`], [`Error::Finalizing`], [`Error::Capacity`],
-    /// [`Error::InvalidHandle`] / [`Error::InvalidSignal`] / [`Error::Os`]
-    /// from the backend. The event is unchanged then.
+    /// [`Error::InvalidHandle`] (a handle that is not open, on every
+    /// backend, or above [`MAX_HANDLE`](crate::MAX_HANDLE)) /
+    /// [`Error::InvalidSignal`] / [`Error::Os`] from the backend. The event
+    /// and the base are unchanged then: the backend refuses before any
+    /// table grows, and no descriptor is left open.
     #[inline]
     pub fn add(&mut self, id: EventId, timeout: Option<Duration>) -> Result<(), Error> {
         let key = self.core.slots.check(id)?;
@@ -145,14 +182,22 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         if slot.has(state::FINALIZING) {
             return Err(Error::Finalizing);
         }
+        let mut mark = None;
         if let Some((_, common, _)) = timeout {
             // Before anything changes: arming below cannot fail then.
-            self.reserve_timer(key, common)?;
+            mark = Some(self.reserve_timer(key, common)?);
         }
         let slot = self.core.slots.at(key);
         let wants_map = slot.events.intersects(What::IO | What::SIGNAL);
-        if wants_map && !slot.has(state::INSERTED) {
-            self.register(key)?;
+        if wants_map
+            && !slot.has(state::INSERTED)
+            && let Err(e) = self.register(key)
+        {
+            // A failed add leaves the tables as they were.
+            if let Some(mark) = mark {
+                self.unreserve_timer(mark);
+            }
+            return Err(e);
         }
         if let Some((interval, common, now)) = timeout {
             let slot = self.core.slots.at_mut(key);
@@ -399,21 +444,12 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         let source = if io.is_empty() { Source::None } else { source };
         let mut slot: Slot<P, S> = self.core.empty_slot(source, events, callback);
         slot.state = state::FREE_AFTER;
-        let id = self.core.insert_slot(slot)?;
-        let done = if immediate {
-            self.core.activate(id.index, What::TIMEOUT, 1);
-            Ok(())
-        } else {
-            let arm = timeout.map(|t| (t, 0, self.core.now()));
-            self.add_key(id.index, arm)
-        };
-        match done {
-            Ok(()) => Ok(id),
-            Err(e) => {
-                self.core.slots.remove(id.index);
-                Err(e)
-            }
+        if !immediate {
+            return self.insert_added(slot, timeout);
         }
+        let id = self.core.insert_slot(slot)?;
+        self.core.activate(id.index, What::TIMEOUT, 1);
+        Ok(id)
     }
 
     /// Deletes the event without waiting and runs `finalizer` from the loop

@@ -114,6 +114,10 @@ impl<S: Storage> HandleMap<S> {
 
     /// Registers event `key` watching `events` on `fd`; tells the backend
     /// (now, or through the changelist) when the fd's interest grows.
+    ///
+    /// Nothing changes when it fails: every check comes first, the backend
+    /// ([`Backend::check_handle`], then the change itself) before any table
+    /// grows, so a bad handle (never opened, or `MAX_HANDLE`) costs nothing.
     pub(crate) fn add_fd<B: Backend>(
         &mut self,
         backend: &mut B,
@@ -125,9 +129,8 @@ impl<S: Storage> HandleMap<S> {
         if fd > MAX_HANDLE {
             return Err(Error::InvalidHandle(fd.into()));
         }
-        self.fds.try_grow_to(fd as usize + 1, "fd", FdEntry::default)?;
-        self.links.reserve_key(key)?;
-        let entry = self.fds[fd as usize];
+        let len = self.fds.len();
+        let entry = self.fds.get(fd as usize).copied().unwrap_or_default();
         let et = events.contains(What::ET);
         let old = entry.interest();
         if !old.is_empty() && entry.et != et {
@@ -147,7 +150,26 @@ impl<S: Storage> HandleMap<S> {
             nclose,
             et: if old.is_empty() { et } else { entry.et },
         };
-        self.store(backend, changelist, fd, old, next)?;
+        if old.is_empty() {
+            backend.check_handle(fd)?;
+        }
+        room(&self.fds, fd, "fd")?;
+        let new = next.interest();
+        Self::notify(backend, changelist, fd, old, new)?;
+        // The backend took the handle: now the tables grow. With fixed
+        // storage this cannot fail (the fd fits, checked above; the key is
+        // an event slot, below the same capacity); with growable storage
+        // only when the allocator does, and then the backend forgets.
+        let grown = self
+            .fds
+            .try_grow_to(fd as usize + 1, "fd", FdEntry::default)
+            .and_then(|()| self.links.reserve_key(key));
+        if let Err(e) = grown {
+            self.fds.truncate(len);
+            let _ = Self::notify(backend, changelist, fd, new, old);
+            return Err(e);
+        }
+        self.fds[fd as usize] = next;
         self.links.push_front(&mut self.fds[fd as usize].head, key);
         Ok(())
     }
@@ -173,49 +195,59 @@ impl<S: Storage> HandleMap<S> {
             nclose,
             et: entry.et,
         };
-        self.store(backend, changelist, fd, old, next)?;
+        Self::notify(backend, changelist, fd, old, next.interest())?;
+        self.fds[fd as usize] = next;
         self.links.remove(&mut self.fds[fd as usize].head, key);
         Ok(())
     }
 
-    /// Tells the backend when `fd`'s interest moves from `old` to `next`'s
-    /// (at once, or through the changelist), then stores `next`. Nothing
-    /// changes when the backend refuses.
-    fn store<B: Backend>(
-        &mut self,
+    /// Tells the backend that `fd`'s interest moves from `old` to `new`
+    /// (at once, or through the changelist). Nothing changes when the
+    /// backend refuses.
+    fn notify<B: Backend>(
         backend: &mut B,
         changelist: &mut Changelist<S>,
         fd: u32,
         old: What,
-        next: FdEntry,
+        new: What,
     ) -> Result<(), Error> {
-        let new = next.interest();
-        if new != old {
-            if backend.method().changelist {
-                changelist.record(fd, old, new)?;
-            } else {
-                backend.change(&Change {
-                    fd,
-                    old,
-                    new,
-                    readd: What::empty(),
-                })?;
-            }
+        if new == old {
+            Ok(())
+        } else if backend.method().changelist {
+            changelist.record(fd, old, new)
+        } else {
+            backend.change(&Change {
+                fd,
+                old,
+                new,
+                readd: What::empty(),
+            })
         }
-        self.fds[fd as usize] = next;
-        Ok(())
     }
 
-    /// Registers event `key` on signal `sig`; the first one tells the backend.
+    /// Registers event `key` on signal `sig`; the first one tells the
+    /// backend. As with [`add_fd`](Self::add_fd), the backend decides
+    /// before the signal map grows, and nothing changes when it fails.
     pub(crate) fn add_signal<B: Backend>(&mut self, backend: &mut B, sig: u32, key: u32) -> Result<(), Error> {
         if sig == 0 || sig > MAX_SIGNAL {
             return Err(Error::InvalidSignal(sig));
         }
-        self.signals
-            .try_grow_to(sig as usize + 1, "signal", ListHead::default)?;
-        self.links.reserve_key(key)?;
-        if self.signals[sig as usize].is_empty() {
+        let len = self.signals.len();
+        let first = self.signals.get(sig as usize).is_none_or(ListHead::is_empty);
+        room(&self.signals, sig, "signal")?;
+        if first {
             backend.add_signal(sig)?;
+        }
+        let grown = self
+            .signals
+            .try_grow_to(sig as usize + 1, "signal", ListHead::default)
+            .and_then(|()| self.links.reserve_key(key));
+        if let Err(e) = grown {
+            self.signals.truncate(len);
+            if first {
+                let _ = backend.del_signal(sig);
+            }
+            return Err(e);
         }
         self.links.push_front(&mut self.signals[sig as usize], key);
         Ok(())
@@ -265,6 +297,18 @@ impl<S: Storage> HandleMap<S> {
             }
         }
         first_error
+    }
+}
+
+/// Whether `table` can reach entry `index` ([`Error::Capacity`] naming
+/// `what` if a fixed one cannot): asked before the backend hears of a
+/// handle, so that growing the table afterwards cannot fail.
+fn room<T>(table: &impl Buf<T>, index: u32, what: &'static str) -> Result<(), Error> {
+    let limit = table.limit();
+    if (index as usize) < limit {
+        Ok(())
+    } else {
+        Err(Error::Capacity { what, limit })
     }
 }
 

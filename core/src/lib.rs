@@ -83,6 +83,18 @@
 //! - Timers with equal deadlines fire in the order they were added.
 //! - Event ids are generational: a freed or foreign id is
 //!   [`Error::StaleEvent`], never a use-after-free (libevent#1049, #1206).
+//! - A call that fails leaves the base exactly as it was: its tables
+//!   ([`EventBase::memory`]), counters and events, and — the backend's
+//!   part — every descriptor. `add` asks the backend
+//!   ([`Backend::check_handle`], then the change) before the fd or signal
+//!   map grows (libevent grows its fd map first, to any fd number given);
+//!   [`EventBase::once`] and [`EventBase::add_new`] make no event when the
+//!   add fails. The exception is [`EventBase::reinit`] finding a handle it
+//!   cannot register again.
+//! - A handle that is not open is refused at `add` with
+//!   [`Error::InvalidHandle`] on every backend that keeps the contract of
+//!   [`Backend::check_handle`] (libevent's poll reports such a descriptor
+//!   ready, its select fails the loop, its changelist drops it).
 //! - Mixing edge- and level-triggered events on one handle is refused
 //!   always (libevent only in debug mode).
 //! - `add` on an event activated by hand registers its handle (libevent

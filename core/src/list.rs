@@ -111,6 +111,18 @@ impl<S: Storage, T: Copy + Default> KeyLinks<S, T> {
         Ok(())
     }
 
+    /// Stops covering keys `len` and above, which must be in no list
+    /// (a failed call giving back what it reserved).
+    pub(crate) fn truncate_keys(&mut self, len: usize) {
+        debug_assert!(
+            self.links
+                .get(len..)
+                .is_none_or(|l| l.iter().all(|l| l.prev == DETACHED)),
+            "KeyLinks::truncate_keys: a key at or above {len} is linked"
+        );
+        self.links.truncate(len);
+    }
+
     /// Bytes of the link table (for [`EventBase::memory`](crate::EventBase::memory)).
     pub(crate) fn table_bytes(&self) -> usize {
         self.links.len() * core::mem::size_of::<Link<T>>()

@@ -45,6 +45,27 @@ pub trait Backend {
     /// method it was opened as, e.g. `epoll (with changelist)`).
     fn method(&self) -> &'static Method;
 
+    /// Whether `fd` can be watched at all: the core asks before the first
+    /// event on `fd` registers (the handle's interest goes from nothing to
+    /// something), before any of its tables grows for the handle and before
+    /// [`change`](Self::change) or the changelist hears of it. Refuse what
+    /// is not an open handle of a kind this backend watches, cheaply (one
+    /// `fcntl(F_GETFD)`, one `getsockopt`), so that a bad handle fails its
+    /// `add` on every backend alike.
+    ///
+    /// The default accepts every handle: enough for a backend whose
+    /// [`change`](Self::change) refuses bad handles itself and keeps nothing
+    /// then (epoll's `epoll_ctl`). A backend with a changelist must check
+    /// here, since its changes reach it only at the next dispatch, where a
+    /// refused one can only be dropped.
+    ///
+    /// # Errors
+    /// [`Error::InvalidHandle`]; nothing may change then.
+    fn check_handle(&mut self, fd: u32) -> Result<(), Error> {
+        let _ = fd;
+        Ok(())
+    }
+
     /// Applies one interest change now (backends without a changelist).
     ///
     /// # Errors
@@ -66,6 +87,8 @@ pub trait Backend {
     ///
     /// # Errors
     /// [`Error::InvalidSignal`], or [`Error::Unsupported`] without signals.
+    /// Nothing may be left behind then: a self-pipe or subscription opened
+    /// for a signal that is then refused is closed again.
     fn add_signal(&mut self, signal: u32) -> Result<(), Error> {
         let _ = signal;
         Err(Error::Unsupported("signals"))
@@ -95,7 +118,9 @@ pub trait Backend {
     /// the core then re-registers every handle and signal.
     ///
     /// # Errors
-    /// [`Error::Os`] when the new object cannot be made.
+    /// [`Error::Os`] when the new object cannot be made. Open everything
+    /// new before closing anything old: on error the backend must be as it
+    /// was, its descriptors included.
     fn reinit(&mut self) -> Result<(), Error> {
         Ok(())
     }

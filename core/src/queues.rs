@@ -119,6 +119,12 @@ impl<S: Storage> ActiveQueues<S> {
         self.links.reserve_key(key)
     }
 
+    /// Stops covering keys `len` and above, which must be in no queue (an
+    /// event slot made by a failed call, taken back).
+    pub(crate) fn truncate_keys(&mut self, len: usize) {
+        self.links.truncate_keys(len);
+    }
+
     /// Appends `key`, which must be in no queue, to the queue of `pri`.
     ///
     /// # Panics

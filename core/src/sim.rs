@@ -503,6 +503,16 @@ impl Backend for SimBackend {
         self.method
     }
 
+    /// A handle the world never made, or closed, is refused; so is a file
+    /// where the method lacks `FDS`.
+    fn check_handle(&mut self, fd: u32) -> Result<(), Error> {
+        let world = self.world.borrow();
+        match world.handles.get(&fd) {
+            Some(h) if !h.closed && (!h.file || self.method.features.contains(Features::FDS)) => Ok(()),
+            _ => Err(Error::InvalidHandle(fd.into())),
+        }
+    }
+
     fn change(&mut self, change: &Change) -> Result<(), Error> {
         self.apply(change)
     }

@@ -182,6 +182,22 @@ impl<T, S: Storage> Slab<T, S> {
         value
     }
 
+    /// Takes back the slot `insert` just appended, as if it never was:
+    /// true when `index` is the last entry and was never freed (generation
+    /// 0), so that no id with its index was ever handed out but the one
+    /// being taken back. False, with nothing done, for any other slot.
+    pub(crate) fn unpush(&mut self, index: u32) -> bool {
+        let last = self.entries.len().checked_sub(1);
+        let fresh = last == Some(index as usize)
+            && self.entries[index as usize].generation == 0
+            && self.entries[index as usize].value.is_some();
+        if fresh {
+            self.entries.pop();
+            self.len -= 1;
+        }
+        fresh
+    }
+
     /// Live slots in index order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &T)> + '_ {
         self.entries

@@ -191,14 +191,22 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
 
     /// Reserves room so that arming `key`'s timer cannot fail later.
     /// The common-queue links cover `key` only once it uses a common
-    /// timeout (`common` != 0): heap timers never touch them.
-    pub(crate) fn reserve_timer(&mut self, key: u32, common: u8) -> Result<(), Error> {
+    /// timeout (`common` != 0): heap timers never touch them. Returns the
+    /// links' previous length, for [`unreserve_timer`](Self::unreserve_timer).
+    pub(crate) fn reserve_timer(&mut self, key: u32, common: u8) -> Result<usize, Error> {
         let t = &mut self.core.timers;
+        let mark = t.links.len();
         t.heap.reserve(1)?;
-        if common == 0 {
-            return Ok(());
+        if common != 0 {
+            t.links.try_grow_to(key as usize + 1, "timer", || (NIL, NIL))?;
         }
-        t.links.try_grow_to(key as usize + 1, "timer", || (NIL, NIL))
+        Ok(mark)
+    }
+
+    /// Gives back what [`reserve_timer`](Self::reserve_timer) grew, when the
+    /// add it was for fails before arming (the new links name no timer).
+    pub(crate) fn unreserve_timer(&mut self, mark: usize) {
+        self.core.timers.links.truncate(mark);
     }
 
     /// Arms slot `key`'s timer for `deadline`, in the heap or in the
