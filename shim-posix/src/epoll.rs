@@ -72,6 +72,18 @@ fn os(op: &'static str) -> impl Fn(sys::Errno) -> Error {
     move |code| Error::Os { op, code }
 }
 
+/// Watches one of the backend's own fds for readability in `epfd`.
+fn watch_internal_in(epfd: i32, fd: i32) -> Result<(), Error> {
+    sys::epoll_ctl(
+        epfd,
+        libc::EPOLL_CTL_ADD,
+        fd,
+        libc::EPOLLIN as u32,
+        INTERNAL | fd as u64,
+    )
+    .map_err(os("epoll_ctl"))
+}
+
 impl Epoll {
     /// Opens epoll; `changelist` picks the batched variant, `precise` the
     /// nanosecond waits, `force_timerfd` the timerfd fallback at once.
@@ -99,14 +111,7 @@ impl Epoll {
     }
 
     fn watch_internal(&mut self, fd: i32) -> Result<(), Error> {
-        sys::epoll_ctl(
-            self.epfd,
-            libc::EPOLL_CTL_ADD,
-            fd,
-            libc::EPOLLIN as u32,
-            INTERNAL | fd as u64,
-        )
-        .map_err(os("epoll_ctl"))
+        watch_internal_in(self.epfd, fd)
     }
 
     /// Watches the notifier and the signal pipe.
@@ -263,6 +268,19 @@ impl evbase_core::Backend for Epoll {
         self.method
     }
 
+    /// With the changelist, not an open fd is refused here (its change
+    /// would fail only at the next dispatch, and be dropped); without it,
+    /// `epoll_ctl` in [`change`](Self::change) refuses it, at no extra call.
+    fn check_handle(&mut self, fd: u32) -> Result<(), Error> {
+        if self.method.changelist {
+            if self.is_internal(fd as i32) {
+                return Err(Error::InvalidHandle(fd.into()));
+            }
+            crate::check_open(fd)?;
+        }
+        Ok(())
+    }
+
     fn change(&mut self, change: &Change) -> Result<(), Error> {
         self.apply(change)
     }
@@ -295,14 +313,25 @@ impl evbase_core::Backend for Epoll {
         Ok(())
     }
 
+    /// A signal that is refused leaves nothing behind: the signal pipe, if
+    /// opened for it, is unwatched and closed again.
     fn add_signal(&mut self, signal: u32) -> Result<(), Error> {
-        if let Some(fd) = self.internal.open_signals()?
+        crate::signal::check(signal)?;
+        let opened = self.internal.open_signals()?;
+        if let Some(fd) = opened
             && let Err(e) = self.watch_internal(fd)
         {
             self.internal.close_signals();
             return Err(e);
         }
-        self.internal.add_signal(signal)
+        let added = self.internal.add_signal(signal);
+        if added.is_err()
+            && let Some(fd) = opened
+        {
+            let _ = sys::epoll_ctl(self.epfd, libc::EPOLL_CTL_DEL, fd, 0, 0);
+            self.internal.close_signals();
+        }
+        added
     }
 
     fn del_signal(&mut self, signal: u32) -> Result<(), Error> {
@@ -317,19 +346,44 @@ impl evbase_core::Backend for Epoll {
         self.internal.forked()
     }
 
+    /// Everything new (epoll set, notifier, signal pipe, timerfd) is opened
+    /// and watched before anything old is closed: on failure the new fds
+    /// are closed and the backend is as it was.
     fn reinit(&mut self) -> Result<(), Error> {
         let epfd = sys::epoll_create().map_err(os("epoll_create1"))?;
+        let prepared = (|| {
+            let fresh = self.internal.prepare_reopen()?;
+            for fd in fresh.fds().into_iter().flatten() {
+                watch_internal_in(epfd, fd)?;
+            }
+            let tfd = match self.precise {
+                Precise::Timerfd(_) => {
+                    let tfd = sys::timerfd().map_err(os("timerfd_create"))?;
+                    if let Err(e) = watch_internal_in(epfd, tfd) {
+                        sys::close(tfd);
+                        return Err(e);
+                    }
+                    Some(tfd)
+                }
+                _ => None,
+            };
+            Ok((fresh, tfd))
+        })();
+        let (fresh, tfd) = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                sys::close(epfd);
+                return Err(e);
+            }
+        };
         // The old epoll set is shared with the parent: close our copy only.
         sys::close(self.epfd);
         self.epfd = epfd;
-        self.internal.reopen()?;
-        self.watch_internal_fds()?;
-        if let Precise::Timerfd(tfd) = self.precise {
-            sys::close(tfd);
-            self.precise = Precise::Pwait2;
-            self.use_timerfd()?;
+        self.internal.reopen(fresh);
+        if let (Precise::Timerfd(old), Some(tfd)) = (self.precise, tfd) {
+            sys::close(old);
+            self.precise = Precise::Timerfd(tfd);
         }
-        self.internal.adopt();
         Ok(())
     }
 }

@@ -7,6 +7,7 @@
 use evbase_core::{Error, Sink, Waker};
 
 use crate::signal::SignalPipe;
+use crate::sys::FdPair;
 use crate::wake::Notifier;
 
 #[derive(Debug)]
@@ -83,14 +84,15 @@ impl Internal {
         Ok(Some(fd))
     }
 
-    /// Drops a signal pipe the backend could not watch (only epoll's
-    /// registration can fail).
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    /// Closes the signal pipe [`open_signals`](Self::open_signals) just
+    /// opened, when the backend could not watch it or the signal it was
+    /// opened for is refused: a failed `add_signal` leaves nothing open.
     pub(crate) fn close_signals(&mut self) {
         self.signals = None;
     }
 
-    /// Delivers `signal` to the pipe ([`open_signals`](Self::open_signals) first).
+    /// Delivers `signal` to the pipe ([`open_signals`](Self::open_signals)
+    /// first). Nothing changes when the signal is refused.
     pub(crate) fn add_signal(&mut self, signal: u32) -> Result<(), Error> {
         self.signals.as_mut().map_or(Ok(()), |s| s.add(signal))
     }
@@ -108,19 +110,44 @@ impl Internal {
         self.generation != crate::fork_generation()
     }
 
-    /// New fds after a fork (the old ones are shared with the parent), to
-    /// watch again from [`fds`](Self::fds); the waker and the watched
-    /// signals stay.
-    pub(crate) fn reopen(&mut self) -> Result<(), Error> {
-        self.wake.reopen()?;
-        if let Some(s) = &mut self.signals {
-            s.reopen()?;
-        }
-        Ok(())
+    /// New fds for after a fork (the old ones are shared with the parent),
+    /// opened but not in use: the backend watches them ([`Reopened::fds`])
+    /// in its new kernel object, then [`reopen`](Self::reopen)s with them.
+    /// Dropping them instead closes them and leaves everything as it was.
+    pub(crate) fn prepare_reopen(&self) -> Result<Reopened, Error> {
+        let wake = Notifier::new_fds()?;
+        let signals = match &self.signals {
+            Some(_) => Some(SignalPipe::new_fds()?),
+            None => None,
+        };
+        Ok(Reopened { wake, signals })
     }
 
-    /// Marks the fds as this process's, once the backend is rebuilt.
-    pub(crate) fn adopt(&mut self) {
+    /// Puts the fds of [`prepare_reopen`](Self::prepare_reopen) in place
+    /// (closing the old ones) and marks them as this process's; the waker
+    /// and the watched signals stay. Cannot fail.
+    pub(crate) fn reopen(&mut self, fresh: Reopened) {
+        self.wake.reopen(fresh.wake);
+        if let (Some(s), Some(fds)) = (&mut self.signals, fresh.signals) {
+            s.reopen(fds);
+        }
         self.generation = crate::fork_generation();
+    }
+}
+
+/// The fds of an [`Internal::reopen`], open but not in use yet.
+#[derive(Debug)]
+pub(crate) struct Reopened {
+    wake: FdPair,
+    signals: Option<FdPair>,
+}
+
+impl Reopened {
+    /// The fds to watch for readability, as [`Internal::fds`] will be
+    /// (epoll registers them in its new set; poll and select watch after
+    /// the swap).
+    #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
+    pub(crate) fn fds(&self) -> [Option<i32>; 2] {
+        [Some(self.wake.read()), self.signals.as_ref().map(FdPair::read)]
     }
 }

@@ -168,6 +168,15 @@ impl evbase_core::Backend for Kqueue {
         &KQUEUE
     }
 
+    /// Not an open fd is refused here: its change would reach the kernel
+    /// only at the next dispatch, where an `EV_ERROR` can only drop it.
+    fn check_handle(&mut self, fd: u32) -> Result<(), Error> {
+        if Some(fd as i32) == self.wake_fd() {
+            return Err(Error::InvalidHandle(fd.into()));
+        }
+        crate::check_open(fd)
+    }
+
     /// Unused: kqueue takes its changes in `dispatch`. Applied at once if
     /// called anyway (e.g. when re-registering after reinit).
     fn change(&mut self, change: &Change) -> Result<(), Error> {
@@ -299,8 +308,38 @@ impl evbase_core::Backend for Kqueue {
         Kqueue::forked(self)
     }
 
+    /// The new kqueue gets its wake-up and signals before anything old is
+    /// closed: on failure it is closed again and the backend is as it was.
     fn reinit(&mut self) -> Result<(), Error> {
         let kq = sys::kqueue().map_err(os("kqueue"))?;
+        let prepared = (|| -> Result<Option<crate::sys::FdPair>, Error> {
+            let fresh = match &self.wake {
+                Wake::User(_) => {
+                    sys::kevent(kq, &[user_wake()], &mut [], Some(Duration::ZERO)).map_err(os("kevent"))?;
+                    None
+                }
+                Wake::Pipe(_) => {
+                    let fds = Notifier::new_fds()?;
+                    let add = kev(fds.read() as usize, libc::EVFILT_READ as i32, libc::EV_ADD as u32, 0, 0);
+                    sys::kevent(kq, &[add], &mut [], Some(Duration::ZERO)).map_err(os("kevent"))?;
+                    Some(fds)
+                }
+            };
+            // The watched signals go to the new kqueue at once (the handler
+            // stays installed), so the core's re-adds are no-ops.
+            for &sig in &self.signals {
+                let add = kev(sig as usize, libc::EVFILT_SIGNAL as i32, libc::EV_ADD as u32, 0, 0);
+                sys::kevent(kq, &[add], &mut [], Some(Duration::ZERO)).map_err(os("kevent"))?;
+            }
+            Ok(fresh)
+        })();
+        let fresh = match prepared {
+            Ok(f) => f,
+            Err(e) => {
+                sys::close(kq);
+                return Err(e);
+            }
+        };
         // The child did not inherit the old kqueue: its number may belong to
         // something else now, so it is not closed after a fork.
         if !self.forked() {
@@ -308,22 +347,12 @@ impl evbase_core::Backend for Kqueue {
         }
         self.kq = kq;
         self.changes.clear();
-        match &mut self.wake {
-            Wake::User(slot) => {
+        match (&mut self.wake, fresh) {
+            (Wake::User(slot), _) => {
                 slot.replace(kq);
-                sys::kevent(kq, &[user_wake()], &mut [], Some(Duration::ZERO)).map_err(os("kevent"))?;
             }
-            Wake::Pipe(n) => {
-                n.reopen()?;
-                let add = kev(n.fd() as usize, libc::EVFILT_READ as i32, libc::EV_ADD as u32, 0, 0);
-                sys::kevent(kq, &[add], &mut [], Some(Duration::ZERO)).map_err(os("kevent"))?;
-            }
-        }
-        // The watched signals go to the new kqueue at once (the handler
-        // stays installed), so the core's re-adds are no-ops.
-        for &sig in &self.signals {
-            let add = kev(sig as usize, libc::EVFILT_SIGNAL as i32, libc::EV_ADD as u32, 0, 0);
-            sys::kevent(kq, &[add], &mut [], Some(Duration::ZERO)).map_err(os("kevent"))?;
+            (Wake::Pipe(n), Some(fds)) => n.reopen(fds),
+            (Wake::Pipe(_), None) => {}
         }
         self.generation = crate::fork_generation();
         Ok(())

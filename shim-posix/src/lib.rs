@@ -44,6 +44,14 @@
 //!   timer fires before its duration has passed on the real clock.
 //! - select reports a closed fd as READ|WRITE instead of failing the loop;
 //!   kqueue reports `EV_EOF` as CLOSED.
+//! - An fd that is not open is refused at `add` with `InvalidHandle` on
+//!   every backend: poll, select, kqueue and epoll with the changelist ask
+//!   `fcntl(F_GETFD)` when an fd gets its first event; plain epoll's
+//!   `epoll_ctl` refuses it at no extra call.
+//! - A call that fails leaves nothing open: a refused signal closes the
+//!   signal pipe it opened; `reinit` opens the new kernel object, notifier
+//!   and signal pipe before it closes the old ones, so running out of fds
+//!   leaves the backend as it was.
 #![deny(unsafe_code)]
 // `evbase_core::Error` is the core's (its `NoBackend` report makes it large);
 // every fallible function here returns it.
@@ -96,6 +104,20 @@ static ATFORK: Once = Once::new();
 
 extern "C" fn forked_child() {
     FORK_GENERATION.fetch_add(1, Ordering::SeqCst);
+}
+
+/// Refuses `fd` unless it is an open descriptor (`fcntl(F_GETFD)`, one
+/// cheap call): [`Backend::check_handle`](evbase_core::Backend::check_handle)
+/// of poll, select, kqueue and epoll with the changelist. (poll would report
+/// a never-opened fd as ready, select would never report it, and a
+/// changelist would drop it at the next dispatch; epoll's `epoll_ctl`
+/// refuses it itself.)
+pub(crate) fn check_open(fd: u32) -> Result<(), Error> {
+    if fd <= i32::MAX as u32 && sys::is_open(fd as i32) {
+        Ok(())
+    } else {
+        Err(Error::InvalidHandle(fd.into()))
+    }
 }
 
 /// How many times this process is a forked child (counted by a
@@ -272,6 +294,10 @@ macro_rules! each {
 impl evbase_core::Backend for PosixBackend {
     fn method(&self) -> &'static Method {
         each!(self, b => b.method())
+    }
+
+    fn check_handle(&mut self, fd: u32) -> Result<(), Error> {
+        each!(self, b => b.check_handle(fd))
     }
 
     fn change(&mut self, change: &Change) -> Result<(), Error> {

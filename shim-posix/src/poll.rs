@@ -121,6 +121,12 @@ impl evbase_core::Backend for Poll {
         &POLL
     }
 
+    /// Not an open fd: refused (poll itself would report it ready, as
+    /// `POLLNVAL`, on every wait).
+    fn check_handle(&mut self, fd: u32) -> Result<(), Error> {
+        crate::check_open(fd)
+    }
+
     fn change(&mut self, c: &Change) -> Result<(), Error> {
         let fd = c.fd as i32;
         if c.fd > i32::MAX as u32 || self.internal.is_internal(fd) {
@@ -177,11 +183,22 @@ impl evbase_core::Backend for Poll {
         Ok(())
     }
 
+    /// A signal that is refused leaves nothing behind: the signal pipe, if
+    /// opened for it, is closed again.
     fn add_signal(&mut self, signal: u32) -> Result<(), Error> {
-        if let Some(fd) = self.internal.open_signals()? {
+        crate::signal::check(signal)?;
+        let opened = self.internal.open_signals()?;
+        if let Some(fd) = opened {
             self.set(fd, libc::POLLIN);
         }
-        self.internal.add_signal(signal)
+        let added = self.internal.add_signal(signal);
+        if added.is_err()
+            && let Some(fd) = opened
+        {
+            self.put(fd, None);
+            self.internal.close_signals();
+        }
+        added
     }
 
     fn del_signal(&mut self, signal: u32) -> Result<(), Error> {
@@ -196,12 +213,13 @@ impl evbase_core::Backend for Poll {
         self.internal.forked()
     }
 
+    /// New internal fds are opened first: on failure nothing has changed.
     fn reinit(&mut self) -> Result<(), Error> {
+        let fresh = self.internal.prepare_reopen()?;
         self.fds.clear();
         self.index.clear();
-        self.internal.reopen()?;
+        self.internal.reopen(fresh);
         self.watch_internal();
-        self.internal.adopt();
         Ok(())
     }
 }

@@ -122,6 +122,12 @@ impl evbase_core::Backend for Select {
         &SELECT
     }
 
+    /// Not an open fd: refused (select would wait on it and never report
+    /// it, or fail every wait).
+    fn check_handle(&mut self, fd: u32) -> Result<(), Error> {
+        crate::check_open(fd)
+    }
+
     fn change(&mut self, c: &Change) -> Result<(), Error> {
         let fd = c.fd as i32;
         if c.fd > i32::MAX as u32 || self.internal.is_internal(fd) {
@@ -178,11 +184,22 @@ impl evbase_core::Backend for Select {
         Ok(())
     }
 
+    /// A signal that is refused leaves nothing behind: the signal pipe, if
+    /// opened for it, is closed again.
     fn add_signal(&mut self, signal: u32) -> Result<(), Error> {
-        if let Some(fd) = self.internal.open_signals()? {
+        crate::signal::check(signal)?;
+        let opened = self.internal.open_signals()?;
+        if let Some(fd) = opened {
             self.set(fd, true, false);
         }
-        self.internal.add_signal(signal)
+        let added = self.internal.add_signal(signal);
+        if added.is_err()
+            && let Some(fd) = opened
+        {
+            self.set(fd, false, false);
+            self.internal.close_signals();
+        }
+        added
     }
 
     fn del_signal(&mut self, signal: u32) -> Result<(), Error> {
@@ -197,14 +214,15 @@ impl evbase_core::Backend for Select {
         self.internal.forked()
     }
 
+    /// New internal fds are opened first: on failure nothing has changed.
     fn reinit(&mut self) -> Result<(), Error> {
+        let fresh = self.internal.prepare_reopen()?;
         for v in [&mut self.read, &mut self.write] {
             v.fill(0);
         }
         self.max_fd = -1;
-        self.internal.reopen()?;
+        self.internal.reopen(fresh);
         self.watch_internal();
-        self.internal.adopt();
         Ok(())
     }
 }

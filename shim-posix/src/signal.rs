@@ -22,7 +22,7 @@ use std::sync::Mutex;
 
 use evbase_core::{Error, Sink};
 
-use crate::sys;
+use crate::sys::{self, FdPair};
 
 /// Signal numbers this crate handles: `1..MAX_SIGNALS`.
 pub const MAX_SIGNALS: u32 = 128;
@@ -97,7 +97,9 @@ extern "C" fn handler(sig: c_int) {
     sys::set_errno(saved);
 }
 
-fn check(sig: u32) -> Result<(), Error> {
+/// Refuses a number outside `1..MAX_SIGNALS` (before anything is opened
+/// for it; `sigaction` refuses the rest of what the OS lacks).
+pub(crate) fn check(sig: u32) -> Result<(), Error> {
     if sig == 0 || sig >= MAX_SIGNALS {
         return Err(Error::InvalidSignal(sig));
     }
@@ -257,10 +259,19 @@ impl SignalPipe {
         }
     }
 
-    /// A new pipe for this subscription (after fork: the old one is shared
-    /// with the parent). The watched signals stay.
-    pub(crate) fn reopen(&mut self) -> Result<(), Error> {
-        let (read, write) = sys::pipe().map_err(|code| Error::Os { op: "pipe", code })?;
+    /// Opens the pipe of a [`reopen`](Self::reopen), without touching this
+    /// one: dropping it closes it.
+    pub(crate) fn new_fds() -> Result<FdPair, Error> {
+        sys::pipe()
+            .map(FdPair::new)
+            .map_err(|code| Error::Os { op: "pipe", code })
+    }
+
+    /// Puts the pipe `fds` from [`new_fds`](Self::new_fds) in place of this
+    /// subscription's (after fork: the old one is shared with the parent)
+    /// and closes the old one. The watched signals stay. Cannot fail.
+    pub(crate) fn reopen(&mut self, fds: FdPair) {
+        let (read, write) = fds.into_raw();
         let sub = &SUBS[self.slot];
         sub.pid.store(sys::getpid(), SeqCst);
         sub.fd.swap(write, SeqCst);
@@ -271,7 +282,6 @@ impl SignalPipe {
         sys::close(self.write);
         self.read = read;
         self.write = write;
-        Ok(())
     }
 }
 

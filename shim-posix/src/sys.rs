@@ -67,6 +67,43 @@ pub(crate) fn close(fd: i32) {
     }
 }
 
+/// Two fds opened ahead of a swap (the read and write ends of a pipe, or
+/// one eventfd twice), closed on drop unless [`into_raw`](Self::into_raw)
+/// hands them on: what a reinit opens before it closes anything, so that a
+/// later failure leaves nothing open.
+#[derive(Debug)]
+pub(crate) struct FdPair {
+    read: i32,
+    write: i32,
+}
+
+impl FdPair {
+    pub(crate) fn new((read, write): (i32, i32)) -> FdPair {
+        FdPair { read, write }
+    }
+
+    /// The end to watch for readability.
+    pub(crate) fn read(&self) -> i32 {
+        self.read
+    }
+
+    /// Gives up ownership: `(read, write)`.
+    pub(crate) fn into_raw(self) -> (i32, i32) {
+        let fds = (self.read, self.write);
+        core::mem::forget(self);
+        fds
+    }
+}
+
+impl Drop for FdPair {
+    fn drop(&mut self) {
+        close(self.read);
+        if self.write != self.read {
+            close(self.write);
+        }
+    }
+}
+
 /// `read(fd, buf)`.
 pub(crate) fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
     // SAFETY: `buf` is valid for writes of `buf.len()` bytes.

@@ -14,7 +14,7 @@ use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering::SeqCst};
 
 use evbase_core::{Error, Waker};
 
-use crate::sys;
+use crate::sys::{self, FdPair};
 
 /// How many backends with a wake-up can be open at once.
 pub const MAX_WAKERS: usize = 4096;
@@ -140,16 +140,22 @@ impl Notifier {
         }
     }
 
-    /// New fds (after fork: the old ones are shared with the parent); the
-    /// waker stays valid.
-    pub(crate) fn reopen(&mut self) -> Result<(), Error> {
-        let (read, write) = open_fds()?;
+    /// Opens the fds of a [`reopen`](Self::reopen), without touching this
+    /// notifier: dropping them closes them.
+    pub(crate) fn new_fds() -> Result<FdPair, Error> {
+        open_fds().map(FdPair::new)
+    }
+
+    /// Puts `fds` from [`new_fds`](Self::new_fds) in place of this
+    /// notifier's (after fork: the old ones are shared with the parent)
+    /// and closes the old ones; the waker stays valid. Cannot fail.
+    pub(crate) fn reopen(&mut self, fds: FdPair) {
+        let (read, write) = fds.into_raw();
         let old_write = self.slot.replace(write);
         debug_assert_eq!(old_write, self.write);
         close_fds(self.read, self.write);
         self.read = read;
         self.write = write;
-        Ok(())
     }
 }
 
