@@ -435,7 +435,8 @@ pub trait BaseExt: sealed::Sealed {
     /// # Errors
     /// [`Error::InvalidSignal`](evbase_core::Error::InvalidSignal), or
     /// [`Error::Unsupported`](evbase_core::Error::Unsupported) where the OS
-    /// cannot deliver that signal.
+    /// cannot deliver that signal. The base is then exactly as it was: no
+    /// event made, no signal pipe opened, no handler installed.
     ///
     /// ```
     /// use std::time::Duration;
@@ -527,16 +528,13 @@ impl BaseExt for CoreBase {
         signal: u32,
         callback: impl FnMut(&mut CoreBase, EventId, What) + 'static,
     ) -> Result<EventId> {
-        let id = self.new_event(
+        // One call: a refused signal leaves the base as it was.
+        Ok(self.add_new(
             Source::Signal(signal),
             What::SIGNAL | What::PERSIST,
+            None,
             Callback::new(callback),
-        )?;
-        if let Err(e) = self.add(id, None) {
-            let _ = self.free(id);
-            return Err(e.into());
-        }
-        Ok(id)
+        )?)
     }
 
     fn timer(&mut self, callback: impl FnMut(&mut CoreBase, EventId, What) + 'static) -> Result<EventId> {
@@ -556,11 +554,6 @@ impl BaseExt for CoreBase {
         period: Duration,
         callback: impl FnMut(&mut CoreBase, EventId, What) + 'static,
     ) -> Result<EventId> {
-        let id = self.new_event(Source::None, What::PERSIST, Callback::new(callback))?;
-        if let Err(e) = self.add(id, Some(period)) {
-            let _ = self.free(id);
-            return Err(e.into());
-        }
-        Ok(id)
+        Ok(self.add_new(Source::None, What::PERSIST, Some(period), Callback::new(callback))?)
     }
 }

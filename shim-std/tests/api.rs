@@ -127,3 +127,29 @@ fn supported_methods_and_the_chosen_one() {
     assert!(methods.iter().any(|m| base.method().name.starts_with(m.name)));
     assert_eq!(base.features(), base.method().features);
 }
+
+/// Issue 15 item 4: a refused `signal_event` leaves the base exactly as it
+/// was: no event made, the same tables, counts and events (the descriptors
+/// are compared by evbase-tests' `posix_os`).
+#[test]
+fn refused_signal_event_leaves_the_base_as_it_was() {
+    let mut base = EventBase::new().unwrap();
+    let kept = base.timer(|_, _, _| {}).unwrap();
+    base.add(kept, Some(Duration::from_secs(60))).unwrap();
+    let state = |base: &EventBase| {
+        let mut events = String::new();
+        base.dump_events(&mut events).unwrap();
+        (base.memory(), base.num_events(evbase_std::Count::all()), events)
+    };
+    let before = state(&base);
+    for sig in [0, 65, 1024] {
+        let refused = base.signal_event(sig, |_, _, _| {}).map(|_| ());
+        let core = refused.as_ref().err().and_then(Error::core);
+        assert!(
+            matches!(core, Some(CoreError::InvalidSignal(_) | CoreError::Unsupported(_))),
+            "signal {sig}: {refused:?}"
+        );
+        assert_eq!(state(&base), before, "signal {sig}");
+    }
+    base.free(kept).unwrap();
+}
