@@ -169,6 +169,60 @@ pub fn open_fds() -> usize {
     std::fs::read_dir(dir).map(|d| d.count().saturating_sub(1)).unwrap_or(0)
 }
 
+/// The process's open fds, each as its number and what it names
+/// (`/proc/self/fd`; numbers only from `/dev/fd`), without the one this
+/// listing opens: to compare before and after a call, exactly.
+pub fn fd_list() -> Vec<String> {
+    let (dir, own) = if std::path::Path::new("/proc/self/fd").exists() {
+        ("/proc/self/fd", Some(format!("/proc/{}/fd", std::process::id())))
+    } else {
+        ("/dev/fd", None)
+    };
+    let mut fds: Vec<(u32, String)> = std::fs::read_dir(dir)
+        .expect("the fd directory")
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let n: u32 = e.file_name().to_str()?.parse().ok()?;
+            let target = std::fs::read_link(e.path()).map(|t| t.display().to_string());
+            match target {
+                Ok(t) if Some(&t) == own.as_ref() => None,
+                Ok(t) => Some((n, t)),
+                Err(_) => Some((n, String::new())),
+            }
+        })
+        .collect();
+    // From /dev/fd the listing's own fd is in (the lowest free number: the
+    // same one in two listings of the same fds).
+    fds.sort();
+    fds.into_iter().map(|(n, t)| format!("{n} {t}")).collect()
+}
+
+/// Sets the soft `RLIMIT_NOFILE` to `limit` (at most the hard limit);
+/// returns the previous soft limit. For harness-less tests in their own
+/// process only: the limit is the whole process's.
+// rlim_t is u64 on some targets, not on others.
+#[allow(clippy::unnecessary_cast)]
+pub fn set_fd_limit(limit: u64) -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid rlimit to write.
+    unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+    let old = lim.rlim_cur as u64;
+    lim.rlim_cur = (limit as libc::rlim_t).min(lim.rlim_max);
+    // SAFETY: `lim` is a valid rlimit.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
+    old
+}
+
+/// The lowest fd number not open now (the next one `open` returns).
+pub fn lowest_free_fd() -> u32 {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::File::open("/dev/null").expect("/dev/null");
+    file.as_raw_fd() as u32
+}
+
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit; returns the new soft limit.
 pub fn raise_fd_limit() -> libc::rlim_t {
     let mut lim = libc::rlimit {

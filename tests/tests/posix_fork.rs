@@ -37,6 +37,23 @@ mod unix {
         ev
     }
 
+    /// A persistent reader on `r` (not added) that empties it and counts
+    /// its callbacks.
+    fn draining_reader(b: &mut Base, r: u32) -> (EventId, Rc<Cell<u32>>) {
+        let n = counter();
+        let c = n.clone();
+        let ev = b.new_event(
+            Source::Fd(r),
+            What::READ | What::PERSIST,
+            Cb::new(move |_, _, _| {
+                let mut buf = [0u8; 64];
+                while recv(r, &mut buf).is_some_and(|n| n > 0) {}
+                c.set(c.get() + 1);
+            }),
+        );
+        (ev.unwrap(), n)
+    }
+
     /// Runs `child` in a forked child (exit status 0 if it returns, 1 if it
     /// panics); returns the child's pid.
     fn fork_child(child: impl FnOnce()) -> i32 {
@@ -117,18 +134,7 @@ mod unix {
     fn fork_del_before_reinit(variant: &str) {
         let mut b = new_base::<PosixPlatform, Growable>(variant);
         let (a, r) = PosixPlatform::new().socketpair();
-        let n = counter();
-        let c = n.clone();
-        let ev = b.new_event(
-            Source::Fd(r),
-            What::READ | What::PERSIST,
-            Cb::new(move |_, _, _| {
-                let mut buf = [0u8; 64];
-                while recv(r, &mut buf).is_some_and(|n| n > 0) {}
-                c.set(c.get() + 1);
-            }),
-        );
-        let ev = ev.unwrap();
+        let (ev, n) = draining_reader(&mut b, r);
         b.add(ev, None).unwrap();
         assert_eq!(b.run(LoopFlags::ONCE | LoopFlags::NONBLOCK), Ok(Exit::Done));
         let mut slot = Some(b);
@@ -207,11 +213,96 @@ mod unix {
         }
     }
 
+    /// What a failed `reinit` must leave as it was: the open fds (number
+    /// and target), the tables, the counts and the events.
+    fn state(b: &Base) -> (Vec<String>, evbase_core::Memory, usize, String) {
+        let mut events = String::new();
+        b.dump_events(&mut events).unwrap();
+        (
+            posix::fd_list(),
+            b.memory(),
+            b.num_events(evbase_core::Count::all()),
+            events,
+        )
+    }
+
+    /// Issue 15 item 4: `reinit` in a child that runs out of fds (the soft
+    /// limit lowered so that only `k` more can be opened, `k` = 0, 1, 2...)
+    /// fails with the base exactly as it was — the same fds by number and
+    /// target (nothing new left open, nothing old closed), the same tables
+    /// and events, still `Forked` — until `k` is enough; then it works.
+    /// (epoll used to close its old set and swap in a new notifier before
+    /// the signal pipe failed to open.)
+    fn reinit_out_of_fds(variant: &str) {
+        let mut b = new_base::<PosixPlatform, Growable>(variant);
+        let (a, r) = PosixPlatform::new().socketpair();
+        let (reader, reads) = draining_reader(&mut b, r);
+        b.add(reader, Some(Duration::from_secs(60))).unwrap();
+        let usr1 = counter();
+        watch_signal(&mut b, libc::SIGUSR1, &usr1);
+        let pid = fork_child(|| {
+            assert_eq!(b.run(LoopFlags::NONBLOCK), Err(Error::Forked));
+            let free = u64::from(posix::lowest_free_fd());
+            let mut failed = 0;
+            for k in 0..16 {
+                let before = state(&b);
+                let old = posix::set_fd_limit(free + k);
+                let done = b.reinit();
+                posix::set_fd_limit(old);
+                let Err(e) = done else { break };
+                failed += 1;
+                assert_eq!(
+                    state(&b),
+                    before,
+                    "{variant}: reinit with {k} fds to spare failed ({e}) and changed the base"
+                );
+                assert_eq!(
+                    b.run(LoopFlags::NONBLOCK),
+                    Err(Error::Forked),
+                    "{variant}: still forked"
+                );
+            }
+            assert!(failed >= 1, "{variant}: no reinit ran out of fds");
+            eprintln!("{variant}: reinit failed cleanly with 0..{failed} fds to spare");
+            raise(libc::SIGUSR1);
+            send(a, b"x").unwrap();
+            assert_eq!(b.run(LoopFlags::ONCE), Ok(Exit::Done));
+            assert_eq!((usr1.get(), reads.get()), (1, 1), "{variant}: the rebuilt base works");
+        });
+        assert!(wait_child(pid, Duration::from_secs(10)), "the child passed");
+    }
+
+    /// Issue 15 item 4: a base made when the process is out of fds (the soft
+    /// limit lowered, `k` = 0, 1, 2... to spare) either opens or fails with
+    /// `NoBackend`, leaving the open fds as they were.
+    fn base_new_out_of_fds(variant: &str) {
+        let config = posix::posix_variant(variant).unwrap();
+        let free = u64::from(posix::lowest_free_fd());
+        let mut failed = 0;
+        for k in 0..8 {
+            let before = posix::fd_list();
+            let old = posix::set_fd_limit(free + k);
+            let made = Base::with_config(PosixPlatform::new(), &config);
+            posix::set_fd_limit(old);
+            match made {
+                Ok(b) => drop(b),
+                Err(e) => {
+                    assert!(matches!(e, Error::NoBackend(_)), "{variant}: {e}");
+                    failed += 1;
+                }
+            }
+            assert_eq!(posix::fd_list(), before, "{variant}: with {k} fds to spare");
+        }
+        assert!(failed >= 1, "{variant}: no base ran out of fds");
+    }
+
     pub fn main() {
-        let cases: [posix::Case; 3] = [
+        let cases: [posix::Case; 5] = [
             ("fork", fork),
             ("fork_del_before_reinit", fork_del_before_reinit),
             ("forking_notify", forking_notify),
+            ("reinit_out_of_fds", reinit_out_of_fds),
+            ("base_new_out_of_fds", base_new_out_of_fds),
         ];
         let mut all = posix::per_variant(&cases);
         all.push(("environment".into(), Box::new(environment)));

@@ -93,6 +93,7 @@ cases!(
     fdleak,
     scale_9900_socketpairs,
     bad_fds,
+    failed_calls_leave_no_descriptors,
 );
 
 /// libevent `main/event_base_new` (the backend part; the I/O part is in the
@@ -734,20 +735,21 @@ fn scale_9900_socketpairs(variant: &str) {
     close_pairs(&p);
 }
 
-/// Bad fds are errors, never panics: a closed fd (epoll: `EBADF`), a
-/// regular file on epoll (`EPERM`), an fd beyond the fd map.
+/// Bad fds are errors, never panics: a closed fd (`InvalidHandle` on every
+/// variant, issue 15 item 5), a regular file on epoll (`EPERM`), an fd
+/// beyond the fd map.
 fn bad_fds(variant: &str) {
     let _g = exclusive();
     let mut b = base(variant);
     let cb = || Cb::new(|_, _, _| {});
     let huge = b.new_event(Source::Fd(u32::MAX / 2), What::READ, cb()).unwrap();
     assert!(b.add(huge, None).is_err());
+    let (a, r) = pair();
+    close(r);
+    let ev = b.new_event(Source::Fd(r), What::READ, cb()).unwrap();
+    assert_eq!(b.add(ev, None), Err(evbase_core::Error::InvalidHandle(r.into())));
+    close(a);
     if variant.starts_with("epoll") && variant != "epoll-changelist" {
-        let (a, r) = pair();
-        close(r);
-        let ev = b.new_event(Source::Fd(r), What::READ, cb()).unwrap();
-        assert_eq!(b.add(ev, None), Err(evbase_core::Error::InvalidHandle(r.into())));
-        close(a);
         let file = std::fs::File::open("/proc/self/stat")
             .or_else(|_| std::fs::File::open("/dev/null"))
             .unwrap();
@@ -757,4 +759,18 @@ fn bad_fds(variant: &str) {
             .unwrap();
         assert!(matches!(b.add(ev, None), Err(evbase_core::Error::InvalidHandle(_))));
     }
+}
+
+/// Issue 15 item 4 with the fds counted: every failing call of the
+/// conformance case `failed_calls_change_nothing` (bad handles, a closed
+/// fd, bad signals — whose signal pipe used to stay open —, bad flags and
+/// priorities, a config no method fits) leaves the process's open fds, by
+/// number and target, as they were. Exclusive: no other test opens or
+/// closes an fd meanwhile.
+fn failed_calls_leave_no_descriptors(variant: &str) {
+    let _g = exclusive();
+    evbase_tests::cases::failures::failed_calls_change_nothing_with::<PosixPlatform, Growable>(
+        variant,
+        Some(posix::fd_list),
+    );
 }

@@ -2,6 +2,7 @@
 //! generic over the platform and the storage flavour.
 
 pub mod events;
+pub mod failures;
 pub mod finalize;
 pub mod inspect;
 pub mod io;
@@ -38,6 +39,7 @@ macro_rules! conformance {
             events::nonpersist_readd, events::want_only_once, events::event_once, events::event_once_never,
             events::event_pending, events::manipulate_active_events, events::active_by_fd,
             events::stale_event_id,
+            failures::bad_handle_refused, failures::failed_calls_change_nothing,
             inspect::event_base_get_num_events, inspect::event_base_get_max_events, inspect::max_events_by_readiness,
             inspect::event_foreach,
             inspect::dump_events,
