@@ -7,27 +7,15 @@
 //! judges the C face too; the script's summary is printed on every run.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
+
+mod common;
 
 #[test]
 fn libevent_test_programs() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs.sh");
-    // This binary is TARGET/PROFILE/deps/programs-HASH, and the
-    // libevbase_libevent.a that this `cargo test` has just built (with the
-    // features of the whole run) is TARGET/PROFILE/libevbase_libevent.a: the
-    // script installs that one into TARGET/libevent-programs/archive.
-    let exe = std::env::current_exe().expect("the test binary knows its path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test binary sits in TARGET/PROFILE/deps");
-    let target: PathBuf = profile_dir
-        .parent()
-        .expect("the profile directory sits in the target directory")
-        .to_path_buf();
-    let archive = profile_dir.join("libevbase_libevent.a");
-    assert!(archive.is_file(), "cargo builds {} with the tests", archive.display());
+    let (target, archive) = common::archive();
 
     let out = Command::new("bash")
         .arg(&script)

@@ -10,29 +10,18 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
+mod common;
+
 #[test]
 fn libevent_regression_suite() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/regress.sh");
-    // This binary is TARGET/PROFILE/deps/regress-HASH; the
-    // libevbase_libevent.a this `cargo test` has just built is
-    // TARGET/PROFILE/libevbase_libevent.a (no nested cargo build, which
-    // would wait for the lock this run holds).
-    let exe = std::env::current_exe().expect("the test binary knows its path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test binary sits in TARGET/PROFILE/deps");
-    let target = profile_dir
-        .parent()
-        .expect("the profile directory sits in the target directory");
-    let archive = profile_dir.join("libevbase_libevent.a");
-    assert!(archive.is_file(), "cargo builds {} with the tests", archive.display());
+    let (target, archive) = common::archive();
 
     let out = Command::new("sh")
         .arg(&script)
         .arg("--lib")
         .arg(&archive)
-        .env("CARGO_TARGET_DIR", target)
+        .env("CARGO_TARGET_DIR", &target)
         .output()
         .expect("sh runs tests/regress.sh");
     let stdout = String::from_utf8_lossy(&out.stdout);
