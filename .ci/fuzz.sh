@@ -1,16 +1,35 @@
 #!/usr/bin/env bash
-# A short smoke run of every fuzz target (nightly + cargo-fuzz), ~20 s each.
+# A short smoke run of every fuzz target (fuzz/fuzz_targets/*.rs) on the
+# AddressSanitizer build (cargo-fuzz's default: release with debug
+# assertions), starting from its committed corpus, fuzz/seeds/<target>:
+# every committed input runs first (the regression check), then
+# FUZZ_SECONDS (default 20) of new inputs, which go to a temporary
+# directory so the tree stays clean. The long campaigns run apart, with
+# fuzz/campaign.sh (fuzz/CAMPAIGNS.md).
 set -euo pipefail
-rustup toolchain install nightly --profile minimal >/dev/null 2>&1 || true
+cd "$(dirname "$0")/../fuzz"
+rustup run nightly rustc --version >/dev/null 2>&1 || rustup toolchain install nightly --profile minimal
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
-cd fuzz
 cargo +nightly fuzz build
 secs=${FUZZ_SECONDS:-20}
-for target in config priority heap changelist loop_ops; do
-    echo "--- fuzz $target for ${secs}s"
-    cargo +nightly fuzz run "$target" -- -max_total_time="$secs" -rss_limit_mb=4096 -print_final_stats=1 2>&1 \
-        | grep -E 'stat::number_of_executed_units|SUMMARY|panicked|ERROR' || true
-    if [ -d "artifacts/$target" ] && [ -n "$(ls -A "artifacts/$target")" ]; then
-        echo "fuzz target $target found a failure:"; ls "artifacts/$target"; exit 1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+for src in fuzz_targets/*.rs; do
+    target=$(basename "$src" .rs)
+    mkdir -p "$work/$target" "$work/artifacts-$target" "seeds/$target"
+    echo "--- fuzz $target: $(find "seeds/$target" -type f | wc -l) committed inputs, then ${secs}s"
+    rc=0
+    cargo +nightly fuzz run "$target" "$work/$target" "seeds/$target" -- \
+        -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=1 \
+        -artifact_prefix="$work/artifacts-$target/" >"$work/$target.log" 2>&1 || rc=$?
+    grep -E 'stat::number_of_executed_units|stat::average_exec_per_sec' "$work/$target.log" || true
+    if [ "$rc" -ne 0 ] || [ -n "$(ls -A "$work/artifacts-$target")" ]; then
+        echo "fuzz target $target failed (exit $rc):"
+        grep -E -A5 'panicked|SUMMARY|ERROR' "$work/$target.log" | head -30
+        for f in "$work/artifacts-$target"/*; do
+            [ -f "$f" ] || continue
+            echo "input $(basename "$f") (base64): $(base64 -w0 "$f")"
+        done
+        exit 1
     fi
 done

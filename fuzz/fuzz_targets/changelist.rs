@@ -1,15 +1,19 @@
-//! The changelist against a model that keeps every fd's whole history of
-//! the batch and computes the expected change from it, on fixed and
-//! growable storage.
+//! The changelist against a model that folds every fd's history of the
+//! batch (its interest before the batch, its last interest, the directions
+//! added back after a removal) and computes the expected change from it,
+//! on fixed and growable storage.
+//!
+//! Cost: each record is checked on its fd and on the count of changed fds;
+//! the whole list is compared at each dispatch (which reads all of it
+//! anyway) and at the end. The model is three small arrays: no allocation.
 #![no_main]
-
-use std::collections::BTreeMap;
 
 use arbitrary::Arbitrary;
 use evbase_core::{Change, Changelist, Fixed, Growable, Storage, What};
 use libfuzzer_sys::fuzz_target;
 
 const FIXED: usize = 16;
+const FDS: usize = 40;
 
 #[derive(Arbitrary, Debug, Clone, Copy)]
 enum Op {
@@ -19,67 +23,93 @@ enum Op {
     Dispatch,
 }
 
-/// The expected change after the interests `history` (first: before the
-/// batch), or `None` when there is nothing to do.
-fn expected(fd: u32, history: &[What]) -> Option<Change> {
-    let old = history[0];
-    let new = *history.last().unwrap();
-    let mut readd = What::empty();
-    for w in history.windows(2) {
-        readd |= w[1] & !w[0] & old & What::IO;
+/// One fd's history in the batch.
+#[derive(Clone, Copy)]
+struct Batch {
+    /// The interest before the batch.
+    old: What,
+    /// The last interest recorded.
+    last: What,
+    /// Directions of `old` added back after a removal, at any step.
+    readd: What,
+}
+
+/// The change the changelist must hold for `fd`, or `None` when there is
+/// nothing to do.
+fn expected(fd: usize, b: Option<Batch>) -> Option<Change> {
+    let b = b?;
+    let c = Change {
+        fd: fd as u32,
+        old: b.old,
+        new: b.last,
+        readd: b.readd & b.last,
+    };
+    (!c.is_noop()).then_some(c)
+}
+
+/// Compares the whole changelist with the model.
+fn check_all<S: Storage>(cl: &Changelist<S>, batch: &[Option<Batch>; FDS], count: usize) {
+    assert_eq!(cl.len(), count);
+    assert_eq!(cl.changes().len(), count);
+    for c in cl.changes() {
+        assert_eq!(Some(*c), expected(c.fd as usize, batch[c.fd as usize]));
     }
-    readd &= new;
-    let c = Change { fd, old, new, readd };
-    (c.old != c.new || !c.readd.is_empty()).then_some(c)
 }
 
 fn run<S: Storage>(ops: &[Op], limit: usize) {
     let mut cl = Changelist::<S>::new();
     // What the backend has registered, and what the loop wants now.
-    let mut kernel: BTreeMap<u32, What> = BTreeMap::new();
-    let mut interest: BTreeMap<u32, What> = BTreeMap::new();
-    let mut batch: BTreeMap<u32, Vec<What>> = BTreeMap::new();
+    let mut kernel = [What::empty(); FDS];
+    let mut interest = [What::empty(); FDS];
+    let mut batch: [Option<Batch>; FDS] = [None; FDS];
+    // How many fds have an expected change.
+    let mut count = 0usize;
     for &op in ops {
         match op {
             Op::Record(fd, bits) => {
-                let fd = u32::from(fd % 40);
-                let old = interest.get(&fd).copied().unwrap_or_default();
+                let fd = usize::from(fd) % FDS;
+                let old = interest[fd];
                 let new = What::from_bits_truncate(bits) & (What::IO | What::ET);
-                let had = cl.get(fd).is_some();
-                let full = cl.len() >= limit || fd as usize >= limit;
-                let r = cl.record(fd, old, new);
+                let had = cl.get(fd as u32).is_some();
+                let full = cl.len() >= limit || fd >= limit;
+                let r = cl.record(fd as u32, old, new);
                 assert_eq!(r.is_err(), !had && old != new && full, "{r:?}");
                 if r.is_err() {
                     continue;
                 }
-                interest.insert(fd, new);
-                batch.entry(fd).or_insert_with(|| vec![old]).push(new);
+                interest[fd] = new;
+                let before = expected(fd, batch[fd]).is_some();
+                let b = batch[fd].get_or_insert(Batch {
+                    old,
+                    last: old,
+                    readd: What::empty(),
+                });
+                b.readd |= new & !b.last & b.old & What::IO;
+                b.last = new;
+                let want = expected(fd, batch[fd]);
+                count = count + usize::from(want.is_some()) - usize::from(before);
+                assert_eq!(cl.get(fd as u32), want.as_ref());
+                assert_eq!(cl.len(), count);
             }
             Op::Dispatch => {
+                check_all(&cl, &batch, count);
                 // Applying the changes brings the kernel to the interest.
                 for c in cl.changes() {
                     assert!(!c.is_noop());
-                    assert_eq!(kernel.get(&c.fd).copied().unwrap_or_default(), c.old);
-                    kernel.insert(c.fd, c.new);
+                    assert_eq!(kernel[c.fd as usize], c.old);
+                    kernel[c.fd as usize] = c.new;
                 }
                 cl.clear();
-                batch.clear();
+                batch = [None; FDS];
+                count = 0;
                 assert!(cl.is_empty());
-                for (fd, w) in &interest {
-                    assert_eq!(kernel.get(fd).copied().unwrap_or_default(), *w);
-                }
+                assert_eq!(kernel, interest);
             }
         }
-        let want: BTreeMap<u32, Change> = batch
-            .iter()
-            .filter_map(|(&fd, h)| expected(fd, h).map(|c| (fd, c)))
-            .collect();
-        let got: BTreeMap<u32, Change> = cl.changes().iter().map(|c| (c.fd, *c)).collect();
-        assert_eq!(got.len(), cl.len());
-        assert_eq!(got, want);
-        for fd in 0..40 {
-            assert_eq!(cl.get(fd), want.get(&fd));
-        }
+    }
+    check_all(&cl, &batch, count);
+    for fd in 0..FDS {
+        assert_eq!(cl.get(fd as u32), expected(fd, batch[fd]).as_ref());
     }
 }
 
