@@ -270,7 +270,7 @@ impl evbase_core::Backend for Epoll {
 
     /// With the changelist, not an open fd is refused here (its change
     /// would fail only at the next dispatch, and be dropped); without it,
-    /// `epoll_ctl` in [`change`](Self::change) refuses it, at no extra call.
+    /// `epoll_ctl` in [`change`](evbase_core::Backend::change) refuses it, at no extra call.
     fn check_handle(&mut self, fd: u32) -> Result<(), Error> {
         if self.method.changelist {
             if self.is_internal(fd as i32) {
