@@ -190,8 +190,19 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// and the environment allow and that opens.
     ///
     /// # Errors
-    /// [`Error::NoBackend`] saying, for each method, why it was not chosen.
-    pub fn with_config(mut platform: P, config: &Config) -> Result<Self, Error> {
+    /// [`Error::NoBackend`]; [`with_config_report`](Self::with_config_report)
+    /// says why each method was not chosen.
+    pub fn with_config(platform: P, config: &Config) -> Result<Self, Error> {
+        Self::with_config_report(platform, config, &mut SelectionReport::new())
+    }
+
+    /// [`with_config`](Self::with_config), writing into `report` (cleared
+    /// first) each method ruled out or failing to open, and why.
+    ///
+    /// # Errors
+    /// [`Error::NoBackend`] when no method was chosen.
+    pub fn with_config_report(mut platform: P, config: &Config, report: &mut SelectionReport) -> Result<Self, Error> {
+        report.clear();
         let use_env = !config.flags().contains(BaseFlags::IGNORE_ENV);
         let mut flags = config.flags();
         if use_env && platform.env("EVENT_PRECISE_TIMER") {
@@ -203,7 +214,6 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         let mut opened = config.clone();
         opened.set_flag(flags);
 
-        let mut report = SelectionReport::new();
         let mut backend = None;
         for method in platform.methods() {
             let verdict = config::rejection(config, method, &mut |name| platform.env(name));
@@ -219,13 +229,13 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             };
             match verdict {
                 Some(why) => {
-                    let _ = report.push((method.name, why));
+                    report.push(method.name, why);
                 }
                 None => break,
             }
         }
         let Some(backend) = backend else {
-            return Err(Error::NoBackend(report));
+            return Err(Error::NoBackend);
         };
         if platform.env("EVENT_SHOW_METHOD") {
             platform.show_method(backend.method().name);
@@ -363,7 +373,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// [`Error::Unsupported`] when the platform has no wall clock.
     pub fn gettimeofday_cached(&mut self) -> Result<Duration, Error> {
         let mono = self.core.now();
-        self.core.wall_of(mono).ok_or(Error::Unsupported("wall clock"))
+        self.core.wall_of(mono).ok_or(Error::Unsupported(&"wall clock"))
     }
 
     /// Sum of the counters in `which` (libevent's `event_base_get_num_events`).

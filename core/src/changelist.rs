@@ -96,14 +96,14 @@ impl<S: Storage> Changelist<S> {
             if change.is_noop() {
                 return Ok(());
             }
-            self.changes.try_reserve(1, "changelist")?;
+            self.changes.try_reserve(1, &"changelist")?;
             if fd as usize >= self.index.len() {
                 self.index
-                    .try_grow_to(fd as usize + 1, "changelist fds", || NO_CHANGE)?;
+                    .try_grow_to(fd as usize + 1, &"changelist fds", || NO_CHANGE)?;
             }
             self.index[fd as usize] = self.changes.len() as u32;
             // Cannot fail: reserved above.
-            return self.changes.try_push(change, "changelist");
+            return self.changes.try_push(change, &"changelist");
         }
         let i = i as usize;
         let c = &mut self.changes[i];
@@ -131,10 +131,10 @@ impl<S: Storage> Changelist<S> {
     /// # Errors
     /// [`Error::Capacity`] when a fixed changelist cannot hold that many.
     pub fn reserve(&mut self, additional: usize, max_fd: u32) -> Result<(), Error> {
-        self.changes.try_reserve(additional, "changelist")?;
+        self.changes.try_reserve(additional, &"changelist")?;
         if max_fd as usize >= self.index.len() {
             self.index
-                .try_grow_to(max_fd as usize + 1, "changelist fds", || NO_CHANGE)?;
+                .try_grow_to(max_fd as usize + 1, &"changelist fds", || NO_CHANGE)?;
         }
         Ok(())
     }

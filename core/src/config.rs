@@ -97,12 +97,11 @@ impl Config {
         if self.is_avoided(name) {
             return Ok(self);
         }
-        let name =
-            heapless::String::try_from(name).map_err(|_| Error::InvalidArgument("method name longer than 32 bytes"))?;
-        self.avoided.push(name).map_err(|_| Error::Capacity {
-            what: "avoided methods",
-            limit: MAX_AVOIDED,
-        })?;
+        let name = heapless::String::try_from(name)
+            .map_err(|_| Error::InvalidArgument(&"method name longer than 32 bytes"))?;
+        self.avoided
+            .push(name)
+            .map_err(|_| Error::capacity(&"avoided methods", MAX_AVOIDED))?;
         Ok(self)
     }
 
@@ -221,24 +220,21 @@ pub fn rejection(config: &Config, method: &Method, env_set: &mut dyn FnMut(&str)
 /// the first one [`rejection`] does not rule out.
 ///
 /// # Errors
-/// [`Error::NoBackend`] with each method considered and why it was ruled
-/// out (the first 8 of them).
+/// Each method considered and why it was ruled out (the first 4 of them).
 pub fn select_method<'m>(
     config: &Config,
     methods: &'m [Method],
     env_set: &mut dyn FnMut(&str) -> bool,
-) -> Result<&'m Method, Error> {
+) -> Result<&'m Method, SelectionReport> {
     let mut report = SelectionReport::new();
     for m in methods {
         match rejection(config, m, env_set) {
             None => return Ok(m),
             // The report holds 4; a longer table keeps the first 4 reasons.
-            Some(why) => {
-                let _ = report.push((m.name, why));
-            }
+            Some(why) => report.push(m.name, why),
         }
     }
-    Err(Error::NoBackend(report))
+    Err(report)
 }
 
 #[cfg(test)]
@@ -337,7 +333,7 @@ mod tests {
         assert_eq!(
             c.avoid_method("iocp").err(),
             Some(Error::Capacity {
-                what: "avoided methods",
+                what: &"avoided methods",
                 limit: 8
             })
         );
@@ -373,10 +369,7 @@ mod tests {
         c.avoid_method("poll")
             .unwrap()
             .require_features(Features::FDS | Features::ET);
-        let err = select_method(&c, &table, &mut env).unwrap_err();
-        let Error::NoBackend(report) = err else {
-            panic!("{err:?}")
-        };
+        let report = select_method(&c, &table, &mut env).unwrap_err();
         assert_eq!(
             &report[..],
             &[
@@ -385,8 +378,12 @@ mod tests {
                 ("select", Rejection::MissingFeatures(Features::ET)),
             ]
         );
-        let err = select_method(&Config::new(), &[], &mut no_env).unwrap_err();
-        assert_eq!(err, Error::NoBackend(SelectionReport::new()));
+        let report = select_method(&Config::new(), &[], &mut no_env).unwrap_err();
+        assert_eq!(report, SelectionReport::new());
+        assert_eq!(
+            report.to_string(),
+            "no backend fits the config: the platform offers no method"
+        );
     }
 
     #[test]
@@ -458,7 +455,7 @@ mod tests {
             let want = model(&avoided, features & 0x0f, flags, &methods, &env);
             match (got, want) {
                 (Ok(m), Ok(name)) => prop_assert_eq!(m.name, name),
-                (Err(Error::NoBackend(r)), Err(w)) => prop_assert_eq!(&r[..], &w[..]),
+                (Err(r), Err(w)) => prop_assert_eq!(&r[..], &w[..]),
                 (g, w) => prop_assert!(false, "got {:?}, want {:?}", g, w),
             }
             for m in &methods {

@@ -17,22 +17,76 @@ pub enum Rejection {
     OpenFailed,
 }
 
-/// The methods considered by a failed selection, in preference order.
-pub type SelectionReport = heapless::Vec<(&'static str, Rejection), 4>;
+/// The methods considered by a failed selection and why each was ruled
+/// out, in preference order (the first four): what
+/// [`select_method`](crate::select_method) returns and
+/// [`EventBase::with_config_report`](crate::EventBase::with_config_report)
+/// fills in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SelectionReport(heapless::Vec<(&'static str, Rejection), 4>);
+
+impl SelectionReport {
+    /// An empty report.
+    pub const fn new() -> Self {
+        SelectionReport(heapless::Vec::new())
+    }
+
+    /// Notes that `method` was ruled out for `why` (past four methods,
+    /// nothing more is kept).
+    pub fn push(&mut self, method: &'static str, why: Rejection) {
+        let _ = self.0.push((method, why));
+    }
+
+    /// Forgets every entry.
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+impl core::ops::Deref for SelectionReport {
+    type Target = [(&'static str, Rejection)];
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl fmt::Display for SelectionReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("no backend fits the config")?;
+        for (i, (name, why)) in self.iter().enumerate() {
+            f.write_str(if i == 0 { ": " } else { "; " })?;
+            match why {
+                Rejection::Avoided => write!(f, "{name} is avoided by the config"),
+                Rejection::DisabledByEnv => write!(f, "{name} is disabled by the environment"),
+                Rejection::MissingFeatures(m) => write!(f, "{name} lacks {m:?}"),
+                Rejection::OpenFailed => write!(f, "{name} could not be opened"),
+            }?;
+        }
+        if self.is_empty() {
+            f.write_str(": the platform offers no method")?;
+        }
+        Ok(())
+    }
+}
+
+/// A message in an [`Error`]: a reference to a static string, written
+/// `&"epoll_ctl"`. One pointer instead of two keeps `Error` at 16 bytes,
+/// so that `Result<(), Error>` comes back in registers.
+pub type Text = &'static &'static str;
 
 /// Everything that can go wrong in the core. Every operation that returns
 /// an `Error` has left the base as it was: its tables (what
 /// [`EventBase::memory`](crate::EventBase::memory) counts), counters and
 /// events, and the backend's descriptors (the one exception is documented
-/// at [`EventBase::reinit`](crate::EventBase::reinit)).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// at [`EventBase::reinit`](crate::EventBase::reinit)). 16 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Error {
     /// A fixed-capacity table is full (or a growable one could not grow).
     Capacity {
         /// Which table.
-        what: &'static str,
-        /// How many entries it holds at most.
-        limit: usize,
+        what: Text,
+        /// How many entries it holds at most (saturated at `u32::MAX`).
+        limit: u32,
     },
     /// The [`EventId`](crate::EventId) names an event that was freed, or
     /// belongs to another base.
@@ -42,14 +96,14 @@ pub enum Error {
         /// The flags given.
         what: What,
         /// Why they are refused.
-        reason: &'static str,
+        reason: Text,
     },
     /// A priority outside `0..npriorities`.
     InvalidPriority {
         /// The priority given.
         priority: usize,
         /// The number of priorities the base has.
-        npriorities: usize,
+        npriorities: u16,
     },
     /// `priority_init` with a count outside `1..=255`.
     InvalidPriorityCount(usize),
@@ -61,19 +115,21 @@ pub enum Error {
     /// not of a kind it watches, or beyond [`MAX_HANDLE`](crate::MAX_HANDLE).
     InvalidHandle(u64),
     /// An argument outside what the operation accepts.
-    InvalidArgument(&'static str),
+    InvalidArgument(Text),
     /// The event is being finalized: it cannot be added or activated again.
     Finalizing,
     /// `dispatch` or `run` called while this base's loop is already running.
     Reentrant,
-    /// No method fits the config; says why for each one considered.
-    NoBackend(SelectionReport),
+    /// No method fits the config, or none opened
+    /// ([`EventBase::with_config_report`](crate::EventBase::with_config_report)
+    /// says why for each one considered).
+    NoBackend,
     /// The platform cannot do this (no signals, no wake-up, no fork support...).
-    Unsupported(&'static str),
+    Unsupported(Text),
     /// The operating system refused: the operation and its error code.
     Os {
-        /// What was being done (`"epoll_ctl"`, `"kevent"`...).
-        op: &'static str,
+        /// What was being done (`&"epoll_ctl"`, `&"kevent"`...).
+        op: Text,
         /// The OS error code (`errno`, `WSAGetLastError`).
         code: i32,
     },
@@ -108,21 +164,8 @@ impl fmt::Display for Error {
             Error::InvalidArgument(why) => write!(f, "invalid argument: {why}"),
             Error::Finalizing => f.write_str("the event is being finalized and cannot be used again"),
             Error::Reentrant => f.write_str("the loop of this base is already running (re-entrant dispatch)"),
-            Error::NoBackend(report) => {
-                f.write_str("no backend fits the config")?;
-                for (i, (name, why)) in report.iter().enumerate() {
-                    f.write_str(if i == 0 { ": " } else { "; " })?;
-                    match why {
-                        Rejection::Avoided => write!(f, "{name} is avoided by the config"),
-                        Rejection::DisabledByEnv => write!(f, "{name} is disabled by the environment"),
-                        Rejection::MissingFeatures(m) => write!(f, "{name} lacks {m:?}"),
-                        Rejection::OpenFailed => write!(f, "{name} could not be opened"),
-                    }?;
-                }
-                if report.is_empty() {
-                    f.write_str(": the platform offers no method")?;
-                }
-                Ok(())
+            Error::NoBackend => {
+                f.write_str("no backend fits the config (EventBase::with_config_report says why for each method)")
             }
             Error::Unsupported(what) => write!(f, "not supported on this platform: {what}"),
             Error::Os { op, code } => write!(f, "{op} failed with OS error {code}"),
@@ -137,3 +180,16 @@ impl fmt::Display for Error {
 }
 
 impl core::error::Error for Error {}
+
+impl Error {
+    /// [`Error::Capacity`] of table `what`, holding at most `limit` entries.
+    pub fn capacity(what: Text, limit: usize) -> Error {
+        Error::Capacity {
+            what,
+            limit: u32::try_from(limit).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+const _: () = assert!(core::mem::size_of::<Error>() <= 16);
+const _: () = assert!(core::mem::size_of::<Result<(), Error>>() <= 16);

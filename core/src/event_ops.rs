@@ -68,7 +68,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         let what = check_flags(source, what)?;
         let slot = self.core.slots.at(key);
         if slot.state & (state::INSERTED | state::TIMEOUT) != 0 || self.core.queues.is_queued(key) {
-            return Err(Error::InvalidArgument("assign on a pending or active event"));
+            return Err(Error::InvalidArgument(&"assign on a pending or active event"));
         }
         let fresh = self.core.empty_slot(source, what, callback.0);
         *self.core.slots.at_mut(key) = fresh;
@@ -373,10 +373,13 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         let key = self.core.slots.check(id)?;
         let npriorities = self.core.queues.npriorities();
         if priority >= npriorities {
-            return Err(Error::InvalidPriority { priority, npriorities });
+            return Err(Error::InvalidPriority {
+                priority,
+                npriorities: npriorities as u16,
+            });
         }
         if self.core.queues.is_queued(key) {
-            return Err(Error::InvalidArgument("cannot change the priority of an active event"));
+            return Err(Error::InvalidArgument(&"cannot change the priority of an active event"));
         }
         self.core.slots.at_mut(key).priority = priority as u8;
         Ok(())
@@ -427,7 +430,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         if what.intersects(What::SIGNAL | What::PERSIST) || matches!(source, Source::Signal(_)) {
             return Err(Error::InvalidFlags {
                 what,
-                reason: "once events cannot be signals or persistent",
+                reason: &"once events cannot be signals or persistent",
             });
         }
         let io = what & What::IO;
@@ -438,7 +441,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         } else {
             return Err(Error::InvalidFlags {
                 what,
-                reason: "once needs TIMEOUT alone, or READ, WRITE or CLOSED",
+                reason: &"once needs TIMEOUT alone, or READ, WRITE or CLOSED",
             });
         };
         let source = if io.is_empty() { Source::None } else { source };
@@ -527,14 +530,14 @@ fn check_flags(source: Source, what: What) -> Result<What, Error> {
             if what.intersects(What::IO) {
                 return Err(Error::InvalidFlags {
                     what,
-                    reason: "a signal event cannot also wait for I/O",
+                    reason: &"a signal event cannot also wait for I/O",
                 });
             }
             Ok(what | What::SIGNAL)
         }
         _ if what.contains(What::SIGNAL) => Err(Error::InvalidFlags {
             what,
-            reason: "SIGNAL needs a Source::Signal",
+            reason: &"SIGNAL needs a Source::Signal",
         }),
         _ => Ok(what),
     }

@@ -2,7 +2,7 @@
 //! per-direction counts, so the backend hears only aggregate changes.
 
 use crate::platform::{Backend, Platform, Sink};
-use crate::{Buf, Change, Changelist, Error, KeyLinks, ListHead, Storage, What, base::Core};
+use crate::{Buf, Change, Changelist, Error, KeyLinks, ListHead, Storage, Text, What, base::Core};
 
 /// The largest handle the fd map accepts (handles index a dense table).
 pub const MAX_HANDLE: u32 = (1 << 22) - 1;
@@ -136,13 +136,12 @@ impl<S: Storage> HandleMap<S> {
         if !old.is_empty() && entry.et != et {
             return Err(Error::InvalidFlags {
                 what: events,
-                reason: "edge- and level-triggered events cannot share a handle",
+                reason: &"edge- and level-triggered events cannot share a handle",
             });
         }
-        let (nread, nwrite, nclose) = entry.counts_with(events, 1).ok_or(Error::Capacity {
-            what: "events per handle and direction",
-            limit: u16::MAX as usize,
-        })?;
+        let (nread, nwrite, nclose) = entry
+            .counts_with(events, 1)
+            .ok_or(Error::capacity(&"events per handle and direction", u16::MAX.into()))?;
         let next = FdEntry {
             head: entry.head,
             nread,
@@ -153,7 +152,7 @@ impl<S: Storage> HandleMap<S> {
         if old.is_empty() {
             backend.check_handle(fd)?;
         }
-        room(&self.fds, fd, "fd")?;
+        room(&self.fds, fd, &"fd")?;
         let new = next.interest();
         Self::notify(backend, changelist, fd, old, new)?;
         // The backend took the handle: now the tables grow. With fixed
@@ -162,7 +161,7 @@ impl<S: Storage> HandleMap<S> {
         // only when the allocator does, and then the backend forgets.
         let grown = self
             .fds
-            .try_grow_to(fd as usize + 1, "fd", FdEntry::default)
+            .try_grow_to(fd as usize + 1, &"fd", FdEntry::default)
             .and_then(|()| self.links.reserve_key(key));
         if let Err(e) = grown {
             self.fds.truncate(len);
@@ -234,13 +233,13 @@ impl<S: Storage> HandleMap<S> {
         }
         let len = self.signals.len();
         let first = self.signals.get(sig as usize).is_none_or(ListHead::is_empty);
-        room(&self.signals, sig, "signal")?;
+        room(&self.signals, sig, &"signal")?;
         if first {
             backend.add_signal(sig)?;
         }
         let grown = self
             .signals
-            .try_grow_to(sig as usize + 1, "signal", ListHead::default)
+            .try_grow_to(sig as usize + 1, &"signal", ListHead::default)
             .and_then(|()| self.links.reserve_key(key));
         if let Err(e) = grown {
             self.signals.truncate(len);
@@ -303,12 +302,12 @@ impl<S: Storage> HandleMap<S> {
 /// Whether `table` can reach entry `index` ([`Error::Capacity`] naming
 /// `what` if a fixed one cannot): asked before the backend hears of a
 /// handle, so that growing the table afterwards cannot fail.
-fn room<T>(table: &impl Buf<T>, index: u32, what: &'static str) -> Result<(), Error> {
+fn room<T>(table: &impl Buf<T>, index: u32, what: Text) -> Result<(), Error> {
     let limit = table.limit();
     if (index as usize) < limit {
         Ok(())
     } else {
-        Err(Error::Capacity { what, limit })
+        Err(Error::capacity(what, limit))
     }
 }
 

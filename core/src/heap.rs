@@ -120,7 +120,7 @@ impl<S: Storage> TimerHeap<S> {
     /// # Errors
     /// [`Error::Capacity`] when a fixed heap cannot hold that many.
     pub fn reserve(&mut self, additional: usize) -> Result<(), Error> {
-        self.entries.try_reserve(additional, "timer heap")
+        self.entries.try_reserve(additional, &"timer heap")
     }
 
     /// Adds a timer for `key`, which must not be in the heap already.
@@ -138,11 +138,11 @@ impl<S: Storage> TimerHeap<S> {
         let hole = self.entries.len();
         // Take the slot first, then cover the key; undo the slot if the
         // position table cannot grow.
-        self.entries.try_push(0, "timer heap")?;
+        self.entries.try_push(0, &"timer heap")?;
         if key as usize >= self.pos.len()
             && let Err(e) = self
                 .pos
-                .try_grow_to(key as usize + 1, "timer heap positions", || ABSENT)
+                .try_grow_to(key as usize + 1, &"timer heap positions", || ABSENT)
         {
             self.entries.pop();
             return Err(e);

@@ -145,7 +145,7 @@ mod timers;
 pub use base::{Count, EventBase, Exit, Memory};
 pub use changelist::{Change, Changelist};
 pub use config::{Config, DispatchLimits, rejection, select_method};
-pub use error::{Error, Rejection, SelectionReport};
+pub use error::{Error, Rejection, SelectionReport, Text};
 #[cfg(feature = "alloc")]
 pub use event::BoxedCallback;
 pub use event::{Callback, CallbackFn, EventInfo, Pending, Source};

@@ -102,7 +102,7 @@ impl<S: Storage, T: Copy + Default> KeyLinks<S, T> {
         debug_assert!(key < DETACHED, "KeyLinks: keys must be below u32::MAX - 1");
         let len = key as usize + 1;
         if len > self.links.len() {
-            self.links.try_grow_to(len, "list links", || Link {
+            self.links.try_grow_to(len, &"list links", || Link {
                 prev: DETACHED,
                 next: NIL,
                 tag: T::default(),

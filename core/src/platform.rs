@@ -91,7 +91,7 @@ pub trait Backend {
     /// for a signal that is then refused is closed again.
     fn add_signal(&mut self, signal: u32) -> Result<(), Error> {
         let _ = signal;
-        Err(Error::Unsupported("signals"))
+        Err(Error::Unsupported(&"signals"))
     }
 
     /// Stops delivering `signal` and restores what was there before.

@@ -94,10 +94,7 @@ impl<S: Storage> ActiveQueues<S> {
         }
         let limit = self.heads.as_ref().len();
         if n > limit {
-            return Err(Error::Capacity {
-                what: "priorities",
-                limit,
-            });
+            return Err(Error::capacity(&"priorities", limit));
         }
         self.npriorities = n as u16;
         Ok(())
@@ -377,7 +374,7 @@ mod tests {
         assert_eq!(
             q.set_priorities(5),
             Err(Error::Capacity {
-                what: "priorities",
+                what: &"priorities",
                 limit: 4
             })
         );

@@ -14,7 +14,7 @@ use core::time::Duration;
 
 use critical_section::Mutex;
 
-use crate::{Buf, Error, EventId, Storage, What, platform::Waker};
+use crate::{Buf, Error, EventId, Storage, Text, What, platform::Waker};
 
 /// An operation sent to a base from elsewhere, as the loop applies it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +117,7 @@ impl<T: Copy, S: Storage> Fifo<T, S> {
         Some(v)
     }
 
-    fn push(&mut self, value: T, what: &'static str) -> Result<(), Error> {
+    fn push(&mut self, value: T, what: Text) -> Result<(), Error> {
         let cap = self.buf.len();
         if self.len < cap {
             let at = self.head + self.len;
@@ -127,7 +127,7 @@ impl<T: Copy, S: Storage> Fifo<T, S> {
             // Fixed: filled to its limit by the first push, full after.
             let limit = self.buf.limit();
             if cap != 0 {
-                return Err(Error::Capacity { what, limit });
+                return Err(Error::capacity(what, limit));
             }
             self.buf.try_grow_to(limit, what, || value)?;
         } else {
@@ -230,7 +230,7 @@ impl<S: Storage> Inner<S> {
             return Ok(false);
         }
         if i >= self.acts.len() {
-            self.acts.try_grow_to(i + 1, "remote activation", Act::default)?;
+            self.acts.try_grow_to(i + 1, &"remote activation", Act::default)?;
         }
         let act = self.acts[i];
         if act.pending {
@@ -252,7 +252,7 @@ impl<S: Storage> Inner<S> {
             self.acts[i].what |= what;
             return Ok(true);
         }
-        self.order.push(id.index, "remote activation")?;
+        self.order.push(id.index, &"remote activation")?;
         self.acts[i] = Act {
             generation: id.generation,
             seq,
@@ -455,7 +455,7 @@ impl<S: Storage> RemoteQueue<S> {
             if inner.coalesce(id, what, seq)? {
                 return Ok(());
             }
-            inner.ops.push((seq, RemoteOp::Activate(id, what)), "remote operation")
+            inner.ops.push((seq, RemoteOp::Activate(id, what)), &"remote operation")
         })
     }
 
@@ -468,7 +468,7 @@ impl<S: Storage> RemoteQueue<S> {
     pub fn add(&self, id: EventId, timeout: Option<Duration>) -> Result<u32, Error> {
         self.submit(|inner, seq| {
             inner.check(id)?;
-            inner.ops.push((seq, RemoteOp::Add(id, timeout)), "remote operation")?;
+            inner.ops.push((seq, RemoteOp::Add(id, timeout)), &"remote operation")?;
             inner.seal(id);
             Ok(())
         })
@@ -482,7 +482,7 @@ impl<S: Storage> RemoteQueue<S> {
     pub fn del(&self, id: EventId) -> Result<u32, Error> {
         self.submit(|inner, seq| {
             inner.check(id)?;
-            inner.ops.push((seq, RemoteOp::Del(id)), "remote operation")?;
+            inner.ops.push((seq, RemoteOp::Del(id)), &"remote operation")?;
             inner.seal(id);
             Ok(())
         })
@@ -753,10 +753,10 @@ mod tests {
                 // Pushes and pops in varying proportions, so the ring wraps
                 // and (growable) grows while wrapped.
                 for _ in 0..(round % 5) {
-                    match f.push(next, "t") {
+                    match f.push(next, &"t") {
                         Ok(()) => model.push_back(next),
                         Err(e) => {
-                            assert_eq!(e, Error::Capacity { what: "t", limit: 3 });
+                            assert_eq!(e, Error::Capacity { what: &"t", limit: 3 });
                             assert_eq!(model.len(), 3, "refused only when full");
                         }
                     }

@@ -385,7 +385,7 @@ impl Platform for SimPlatform {
                 &SIM_EPOLL_CHANGELIST
             }
             Some(m) => m,
-            None => return Err(Error::Unsupported("a method the simulation does not have")),
+            None => return Err(Error::Unsupported(&"a method the simulation does not have")),
         };
         Ok(SimBackend {
             world: self.world.clone(),
@@ -536,7 +536,7 @@ impl Backend for SimBackend {
             (Some(d), Some(n)) => d.min(n),
             (Some(d), None) => d,
             (None, Some(n)) => n,
-            (None, None) => return Err(Error::Unsupported("sim: the loop would wait forever")),
+            (None, None) => return Err(Error::Unsupported(&"sim: the loop would wait forever")),
         };
         {
             let mut world = self.world.borrow_mut();

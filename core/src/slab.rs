@@ -93,10 +93,7 @@ impl<T, S: Storage> Slab<T, S> {
         } else {
             let index = self.entries.len();
             if index >= NIL as usize {
-                return Err(Error::Capacity {
-                    what: "event",
-                    limit: NIL as usize,
-                });
+                return Err(Error::capacity(&"event", NIL as usize));
             }
             self.entries.try_push(
                 Entry {
@@ -104,7 +101,7 @@ impl<T, S: Storage> Slab<T, S> {
                     value: Some(value),
                     next_free: NIL,
                 },
-                "event",
+                &"event",
             )?;
             index as u32
         };

@@ -8,7 +8,7 @@
 
 use core::ops::{Deref, DerefMut};
 
-use crate::{Error, ListHead};
+use crate::{Error, ListHead, Text};
 
 /// A family of vectors: the storage flavour of a base.
 pub trait Storage: 'static {
@@ -43,12 +43,12 @@ pub trait Buf<T>: Default + Deref<Target = [T]> + DerefMut {
     ///
     /// # Errors
     /// [`Error::Capacity`] when a fixed vector is full.
-    fn try_push(&mut self, value: T, what: &'static str) -> Result<(), Error>;
+    fn try_push(&mut self, value: T, what: Text) -> Result<(), Error>;
     /// Makes room for `additional` more elements without failing later.
     ///
     /// # Errors
     /// [`Error::Capacity`] when that many do not fit.
-    fn try_reserve(&mut self, additional: usize, what: &'static str) -> Result<(), Error>;
+    fn try_reserve(&mut self, additional: usize, what: Text) -> Result<(), Error>;
     /// Removes and returns the last element.
     fn pop(&mut self) -> Option<T>;
     /// Removes element `index`, moving the last element into its place.
@@ -67,7 +67,7 @@ pub trait Buf<T>: Default + Deref<Target = [T]> + DerefMut {
     ///
     /// # Errors
     /// [`Error::Capacity`] when `len` does not fit; nothing is added then.
-    fn try_grow_to(&mut self, len: usize, what: &'static str, mut fill: impl FnMut() -> T) -> Result<(), Error> {
+    fn try_grow_to(&mut self, len: usize, what: Text, mut fill: impl FnMut() -> T) -> Result<(), Error> {
         if len > self.len() {
             self.try_reserve(len - self.len(), what)?;
             while self.len() < len {
@@ -92,12 +92,12 @@ impl<const N: usize, const P: usize> Storage for Fixed<N, P> {
 }
 
 impl<T, const N: usize> Buf<T> for heapless::Vec<T, N> {
-    fn try_push(&mut self, value: T, what: &'static str) -> Result<(), Error> {
-        self.push(value).map_err(|_| Error::Capacity { what, limit: N })
+    fn try_push(&mut self, value: T, what: Text) -> Result<(), Error> {
+        self.push(value).map_err(|_| Error::capacity(what, N))
     }
-    fn try_reserve(&mut self, additional: usize, what: &'static str) -> Result<(), Error> {
+    fn try_reserve(&mut self, additional: usize, what: Text) -> Result<(), Error> {
         if self.len().saturating_add(additional) > N {
-            return Err(Error::Capacity { what, limit: N });
+            return Err(Error::capacity(what, N));
         }
         Ok(())
     }
@@ -129,18 +129,15 @@ impl Storage for Growable {
 
 #[cfg(feature = "alloc")]
 impl<T> Buf<T> for alloc::vec::Vec<T> {
-    fn try_push(&mut self, value: T, what: &'static str) -> Result<(), Error> {
+    fn try_push(&mut self, value: T, what: Text) -> Result<(), Error> {
         if self.len() == self.capacity() {
             Buf::try_reserve(self, 1, what)?;
         }
         self.push(value);
         Ok(())
     }
-    fn try_reserve(&mut self, additional: usize, what: &'static str) -> Result<(), Error> {
-        alloc::vec::Vec::try_reserve(self, additional).map_err(|_| Error::Capacity {
-            what,
-            limit: self.capacity(),
-        })
+    fn try_reserve(&mut self, additional: usize, what: Text) -> Result<(), Error> {
+        alloc::vec::Vec::try_reserve(self, additional).map_err(|_| Error::capacity(what, self.capacity()))
     }
     fn pop(&mut self) -> Option<T> {
         alloc::vec::Vec::pop(self)
@@ -163,7 +160,7 @@ mod tests {
     fn fill_until_full<S: Storage>() -> usize {
         let mut v: S::Vec<u32> = Default::default();
         for i in 0..100u32 {
-            if v.try_push(i, "test").is_err() {
+            if v.try_push(i, &"test").is_err() {
                 assert_eq!(v.len(), i as usize, "a failed push changed nothing");
                 return v.len();
             }
@@ -175,10 +172,10 @@ mod tests {
     fn fixed_reports_capacity_and_keeps_state() {
         assert_eq!(fill_until_full::<Fixed<7>>(), 7);
         let mut v: heapless::Vec<u8, 2> = Default::default();
-        assert!(Buf::try_reserve(&mut v, 3, "x").is_err());
+        assert!(Buf::try_reserve(&mut v, 3, &"x").is_err());
         assert_eq!(
-            v.try_grow_to(3, "x", || 0),
-            Err(Error::Capacity { what: "x", limit: 2 })
+            v.try_grow_to(3, &"x", || 0),
+            Err(Error::Capacity { what: &"x", limit: 2 })
         );
         assert!(v.is_empty());
     }

@@ -154,12 +154,9 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         }
         let index = timers.commons.len();
         if index >= MAX_COMMON_TIMEOUTS {
-            return Err(Error::Capacity {
-                what: "common timeout",
-                limit: MAX_COMMON_TIMEOUTS,
-            });
+            return Err(Error::capacity(&"common timeout", MAX_COMMON_TIMEOUTS));
         }
-        self.core.timers.commons.try_reserve(1, "common timeout")?;
+        self.core.timers.commons.try_reserve(1, &"common timeout")?;
         let mut slot = self
             .core
             .empty_slot(Source::None, What::empty(), Kind::Common(index as u8));
@@ -173,7 +170,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 last: NIL,
                 timer: timer.index,
             },
-            "common timeout",
+            &"common timeout",
         )?;
         Ok(CommonTimeout {
             base,
@@ -184,7 +181,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
 
     pub(crate) fn check_common(&self, ct: CommonTimeout) -> Result<(), Error> {
         if ct.base != self.core.slots.tag() || ct.index as usize >= self.core.timers.commons.len() {
-            return Err(Error::InvalidArgument("common timeout of another base"));
+            return Err(Error::InvalidArgument(&"common timeout of another base"));
         }
         Ok(())
     }
@@ -198,7 +195,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         let mark = t.links.len();
         t.heap.reserve(1)?;
         if common != 0 {
-            t.links.try_grow_to(key as usize + 1, "timer", || (NIL, NIL))?;
+            t.links.try_grow_to(key as usize + 1, &"timer", || (NIL, NIL))?;
         }
         Ok(mark)
     }

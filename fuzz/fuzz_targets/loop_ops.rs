@@ -366,7 +366,7 @@ fn check<S: Storage>(ops: &[Op]) {
                         npriorities: npri,
                     })
                 } else if e.res.is_some() {
-                    Err(Error::InvalidArgument("cannot change the priority of an active event"))
+                    Err(Error::InvalidArgument(&"cannot change the priority of an active event"))
                 } else {
                     e.pri = p as usize;
                     Ok(())

@@ -15,7 +15,7 @@
 
 use core::time::Duration;
 
-use evbase_core::{Change, Error, Features, Method, Sink, Waker, What};
+use evbase_core::{Change, Error, Features, Method, Sink, Text, Waker, What};
 
 use crate::clock::millis_up;
 use crate::internal::{Internal, Seen};
@@ -68,7 +68,7 @@ pub struct Epoll {
     precise: Precise,
 }
 
-fn os(op: &'static str) -> impl Fn(sys::Errno) -> Error {
+fn os(op: Text) -> impl Fn(sys::Errno) -> Error {
     move |code| Error::Os { op, code }
 }
 
@@ -81,14 +81,14 @@ fn watch_internal_in(epfd: i32, fd: i32) -> Result<(), Error> {
         libc::EPOLLIN as u32,
         INTERNAL | fd as u64,
     )
-    .map_err(os("epoll_ctl"))
+    .map_err(os(&"epoll_ctl"))
 }
 
 impl Epoll {
     /// Opens epoll; `changelist` picks the batched variant, `precise` the
     /// nanosecond waits, `force_timerfd` the timerfd fallback at once.
     pub(crate) fn open(changelist: bool, precise: bool, force_timerfd: bool) -> Result<Epoll, Error> {
-        let epfd = sys::epoll_create().map_err(os("epoll_create1"))?;
+        let epfd = sys::epoll_create().map_err(os(&"epoll_create1"))?;
         let internal = match Internal::open() {
             Ok(i) => i,
             Err(e) => {
@@ -123,7 +123,7 @@ impl Epoll {
     }
 
     fn use_timerfd(&mut self) -> Result<(), Error> {
-        let fd = sys::timerfd().map_err(os("timerfd_create"))?;
+        let fd = sys::timerfd().map_err(os(&"timerfd_create"))?;
         if let Err(e) = self.watch_internal(fd) {
             sys::close(fd);
             return Err(e);
@@ -183,7 +183,7 @@ impl Epoll {
         result.map_err(|code| match code {
             // EPERM: a file epoll cannot watch (a regular file).
             libc::EBADF | libc::EPERM => Error::InvalidHandle(c.fd.into()),
-            code => Error::Os { op: "epoll_ctl", code },
+            code => Error::Os { op: &"epoll_ctl", code },
         })
     }
 
@@ -294,7 +294,12 @@ impl evbase_core::Backend for Epoll {
         let n = match self.wait(timeout) {
             Ok(n) => n,
             Err(libc::EINTR) => return Ok(()),
-            Err(code) => return Err(Error::Os { op: "epoll_wait", code }),
+            Err(code) => {
+                return Err(Error::Os {
+                    op: &"epoll_wait",
+                    code,
+                });
+            }
         };
         let mut seen = Seen::default();
         for ev in &self.events[..n] {
@@ -350,7 +355,7 @@ impl evbase_core::Backend for Epoll {
     /// and watched before anything old is closed: on failure the new fds
     /// are closed and the backend is as it was.
     fn reinit(&mut self) -> Result<(), Error> {
-        let epfd = sys::epoll_create().map_err(os("epoll_create1"))?;
+        let epfd = sys::epoll_create().map_err(os(&"epoll_create1"))?;
         let prepared = (|| {
             let fresh = self.internal.prepare_reopen()?;
             for fd in fresh.fds().into_iter().flatten() {
@@ -358,7 +363,7 @@ impl evbase_core::Backend for Epoll {
             }
             let tfd = match self.precise {
                 Precise::Timerfd(_) => {
-                    let tfd = sys::timerfd().map_err(os("timerfd_create"))?;
+                    let tfd = sys::timerfd().map_err(os(&"timerfd_create"))?;
                     if let Err(e) = watch_internal_in(epfd, tfd) {
                         sys::close(tfd);
                         return Err(e);

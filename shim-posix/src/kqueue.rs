@@ -17,7 +17,7 @@
 
 use core::time::Duration;
 
-use evbase_core::{Change, Error, Features, Method, Sink, Waker, What};
+use evbase_core::{Change, Error, Features, Method, Sink, Text, Waker, What};
 
 use crate::sys;
 use crate::wake::{Notifier, WakeSlot};
@@ -58,7 +58,7 @@ pub struct Kqueue {
     generation: u64,
 }
 
-fn os(op: &'static str) -> impl Fn(sys::Errno) -> Error {
+fn os(op: Text) -> impl Fn(sys::Errno) -> Error {
     move |code| Error::Os { op, code }
 }
 
@@ -85,7 +85,7 @@ fn user_wake() -> libc::kevent {
 impl Kqueue {
     /// Opens a kqueue backend.
     pub(crate) fn open() -> Result<Kqueue, Error> {
-        let kq = sys::kqueue().map_err(os("kqueue"))?;
+        let kq = sys::kqueue().map_err(os(&"kqueue"))?;
         let wake = match Self::make_wake(kq) {
             Ok(w) => w,
             Err(e) => {
@@ -109,7 +109,7 @@ impl Kqueue {
         }
         let n = Notifier::open()?;
         let add = kev(n.fd() as usize, libc::EVFILT_READ as i32, libc::EV_ADD as u32, 0, 0);
-        sys::kevent(kq, &[add], &mut [], Some(Duration::ZERO)).map_err(os("kevent"))?;
+        sys::kevent(kq, &[add], &mut [], Some(Duration::ZERO)).map_err(os(&"kevent"))?;
         Ok(Wake::Pipe(n))
     }
 
@@ -189,7 +189,7 @@ impl evbase_core::Backend for Kqueue {
         self.changes.clear();
         r.map(|_| ()).map_err(|code| match code {
             libc::EBADF | libc::ENOENT => Error::InvalidHandle(change.fd.into()),
-            code => Error::Os { op: "kevent", code },
+            code => Error::Os { op: &"kevent", code },
         })
     }
 
@@ -209,7 +209,7 @@ impl evbase_core::Backend for Kqueue {
         let n = match sys::kevent(self.kq, &self.changes, &mut self.events, timeout) {
             Ok(n) => n,
             Err(libc::EINTR) => return Ok(()),
-            Err(code) => return Err(Error::Os { op: "kevent", code }),
+            Err(code) => return Err(Error::Os { op: &"kevent", code }),
         };
         self.changes.clear();
         let mut woken = false;
@@ -227,7 +227,7 @@ impl evbase_core::Backend for Kqueue {
                     // as readable so that the user finds out.
                     libc::EPERM | libc::EPIPE if ev.udata as usize == ADDING => what = What::READ,
                     libc::EPERM | libc::EPIPE => continue,
-                    code => return Err(Error::Os { op: "kevent", code }),
+                    code => return Err(Error::Os { op: &"kevent", code }),
                 }
             } else if filter == libc::EVFILT_USER as i32 {
                 continue;
@@ -271,7 +271,7 @@ impl evbase_core::Backend for Kqueue {
             return Err(if code == libc::EINVAL {
                 Error::InvalidSignal(signal)
             } else {
-                Error::Os { op: "kevent", code }
+                Error::Os { op: &"kevent", code }
             });
         }
         self.signals.push(signal);
@@ -311,17 +311,17 @@ impl evbase_core::Backend for Kqueue {
     /// The new kqueue gets its wake-up and signals before anything old is
     /// closed: on failure it is closed again and the backend is as it was.
     fn reinit(&mut self) -> Result<(), Error> {
-        let kq = sys::kqueue().map_err(os("kqueue"))?;
+        let kq = sys::kqueue().map_err(os(&"kqueue"))?;
         let prepared = (|| -> Result<Option<crate::sys::FdPair>, Error> {
             let fresh = match &self.wake {
                 Wake::User(_) => {
-                    sys::kevent(kq, &[user_wake()], &mut [], Some(Duration::ZERO)).map_err(os("kevent"))?;
+                    sys::kevent(kq, &[user_wake()], &mut [], Some(Duration::ZERO)).map_err(os(&"kevent"))?;
                     None
                 }
                 Wake::Pipe(_) => {
                     let fds = Notifier::new_fds()?;
                     let add = kev(fds.read() as usize, libc::EVFILT_READ as i32, libc::EV_ADD as u32, 0, 0);
-                    sys::kevent(kq, &[add], &mut [], Some(Duration::ZERO)).map_err(os("kevent"))?;
+                    sys::kevent(kq, &[add], &mut [], Some(Duration::ZERO)).map_err(os(&"kevent"))?;
                     Some(fds)
                 }
             };
@@ -329,7 +329,7 @@ impl evbase_core::Backend for Kqueue {
             // stays installed), so the core's re-adds are no-ops.
             for &sig in &self.signals {
                 let add = kev(sig as usize, libc::EVFILT_SIGNAL as i32, libc::EV_ADD as u32, 0, 0);
-                sys::kevent(kq, &[add], &mut [], Some(Duration::ZERO)).map_err(os("kevent"))?;
+                sys::kevent(kq, &[add], &mut [], Some(Duration::ZERO)).map_err(os(&"kevent"))?;
             }
             Ok(fresh)
         })();

@@ -53,9 +53,6 @@
 //!   and signal pipe before it closes the old ones, so running out of fds
 //!   leaves the backend as it was.
 #![deny(unsafe_code)]
-// `evbase_core::Error` is the core's (its `NoBackend` report makes it large);
-// every fallible function here returns it.
-#![allow(clippy::result_large_err)]
 
 use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
@@ -235,7 +232,7 @@ impl Platform for PosixPlatform {
             "kqueue" => Ok(PosixBackend::Kqueue(Kqueue::open()?)),
             "poll" => Ok(PosixBackend::Poll(Poll::open()?)),
             "select" => Ok(PosixBackend::Select(Select::open()?)),
-            _ => Err(Error::Unsupported("a method this OS does not have")),
+            _ => Err(Error::Unsupported(&"a method this OS does not have")),
         }
     }
 

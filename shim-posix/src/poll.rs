@@ -155,7 +155,7 @@ impl evbase_core::Backend for Poll {
         let mut ready = match sys::poll(&mut self.fds, timeout) {
             Ok(n) => n,
             Err(libc::EINTR) => return Ok(()),
-            Err(code) => return Err(Error::Os { op: "poll", code }),
+            Err(code) => return Err(Error::Os { op: &"poll", code }),
         };
         let n = self.fds.len();
         if n == 0 {

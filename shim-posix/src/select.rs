@@ -149,7 +149,7 @@ impl evbase_core::Backend for Select {
                 self.report_closed(sink);
                 return Ok(());
             }
-            Err(code) => return Err(Error::Os { op: "select", code }),
+            Err(code) => return Err(Error::Os { op: &"select", code }),
         };
         if words == 0 {
             return Ok(());

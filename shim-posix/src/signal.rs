@@ -113,7 +113,7 @@ fn watch(t: &mut Table, sig: u32) -> Result<(), Error> {
     if t.watchers[i] == 0 {
         let old = sys::sigaction_install(sig as i32, handler).map_err(|code| match code {
             libc::EINVAL => Error::InvalidSignal(sig),
-            code => Error::Os { op: "sigaction", code },
+            code => Error::Os { op: &"sigaction", code },
         })?;
         t.saved[i] = Some(old);
     }
@@ -127,7 +127,7 @@ fn unwatch(t: &mut Table, sig: u32) -> Result<(), Error> {
     let i = sig as usize;
     if t.watchers[i] == 1 {
         if let Some(old) = t.saved[i] {
-            sys::sigaction_restore(sig as i32, &old).map_err(|code| Error::Os { op: "sigaction", code })?;
+            sys::sigaction_restore(sig as i32, &old).map_err(|code| Error::Os { op: &"sigaction", code })?;
         }
         t.saved[i] = None;
     }
@@ -174,16 +174,13 @@ pub(crate) struct SignalPipe {
 impl SignalPipe {
     /// A new pipe, subscribed to nothing yet.
     pub(crate) fn open() -> Result<SignalPipe, Error> {
-        let (read, write) = sys::pipe().map_err(|code| Error::Os { op: "pipe", code })?;
+        let (read, write) = sys::pipe().map_err(|code| Error::Os { op: &"pipe", code })?;
         let mut t = table();
         let Some(slot) = t.used.iter().position(|u| !u) else {
             drop(t);
             sys::close(read);
             sys::close(write);
-            return Err(Error::Capacity {
-                what: "signal subscriptions",
-                limit: MAX_SUBSCRIBERS,
-            });
+            return Err(Error::capacity(&"signal subscriptions", MAX_SUBSCRIBERS));
         };
         t.used[slot] = true;
         let sub = &SUBS[slot];
@@ -264,7 +261,7 @@ impl SignalPipe {
     pub(crate) fn new_fds() -> Result<FdPair, Error> {
         sys::pipe()
             .map(FdPair::new)
-            .map_err(|code| Error::Os { op: "pipe", code })
+            .map_err(|code| Error::Os { op: &"pipe", code })
     }
 
     /// Puts the pipe `fds` from [`new_fds`](Self::new_fds) in place of this

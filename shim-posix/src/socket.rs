@@ -13,5 +13,8 @@ use crate::sys;
 /// # Errors
 /// [`Error::Os`] with `errno` when the OS refuses (e.g. `EMFILE`).
 pub fn socketpair() -> Result<(OwnedFd, OwnedFd), Error> {
-    sys::socketpair().map_err(|code| Error::Os { op: "socketpair", code })
+    sys::socketpair().map_err(|code| Error::Os {
+        op: &"socketpair",
+        code,
+    })
 }

@@ -46,10 +46,7 @@ impl WakeSlot {
                 return Ok(WakeSlot(i));
             }
         }
-        Err(Error::Capacity {
-            what: "wake-up slots",
-            limit: MAX_WAKERS,
-        })
+        Err(Error::capacity(&"wake-up slots", MAX_WAKERS))
     }
 
     /// The slot number (a [`Waker`]'s data).
@@ -168,13 +165,13 @@ impl Drop for Notifier {
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn open_fds() -> Result<(i32, i32), Error> {
-    let fd = sys::eventfd().map_err(|code| Error::Os { op: "eventfd", code })?;
+    let fd = sys::eventfd().map_err(|code| Error::Os { op: &"eventfd", code })?;
     Ok((fd, fd))
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 fn open_fds() -> Result<(i32, i32), Error> {
-    sys::pipe().map_err(|code| Error::Os { op: "pipe", code })
+    sys::pipe().map_err(|code| Error::Os { op: &"pipe", code })
 }
 
 fn close_fds(read: i32, write: i32) {

@@ -4,10 +4,13 @@ use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::time::Duration;
 
-use evbase_core::{Callback, Config, EventId, Exit, Growable, LoopFlags, Method, Platform, Source, What};
+use evbase_core::{
+    Callback, Config, Error as CoreError, EventId, Exit, Growable, LoopFlags, Method, Platform, SelectionReport,
+    Source, What,
+};
 
 use crate::platform::{OsPlatform, Shared, SysPlatform};
-use crate::{AsSource, Remote, Result};
+use crate::{AsSource, Error, Remote, Result};
 
 /// The core's base on this OS: what callbacks receive, and what
 /// [`EventBase`] dereferences to. Every verb of libevent's `event_base` is a
@@ -103,7 +106,8 @@ impl EventBase {
     /// methods to avoid, features to require, flags, dispatch limits.
     ///
     /// # Errors
-    /// [`Error::NoBackend`](evbase_core::Error::NoBackend), saying for each
+    /// [`Error::NoBackend`](evbase_core::Error::NoBackend); the error's
+    /// [`selection_report`](crate::Error::selection_report) says for each
     /// method why it was not chosen.
     ///
     /// ```
@@ -133,9 +137,12 @@ impl EventBase {
     /// # Errors
     /// As [`with_config`](Self::with_config).
     pub fn with_platform(platform: OsPlatform, config: &Config) -> Result<Self> {
-        Ok(EventBase {
-            inner: CoreBase::with_config(platform, config)?,
-        })
+        let mut report = SelectionReport::new();
+        match CoreBase::with_config_report(platform, config, &mut report) {
+            Ok(inner) => Ok(EventBase { inner }),
+            Err(CoreError::NoBackend) => Err(Error::no_backend(report)),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The methods this OS has, most preferred first (libevent's

@@ -4,6 +4,8 @@
 use std::fmt;
 use std::io;
 
+use evbase_core::SelectionReport;
+
 /// An error from evbase or from the OS: the core's [`evbase_core::Error`]
 /// (match on it through [`Error::core`]) or an [`io::Error`]. `?` turns
 /// both into it, and it turns into an [`io::Error`], so a function returning
@@ -22,7 +24,16 @@ pub struct Error(Repr);
 #[derive(Debug)]
 enum Repr {
     Core(evbase_core::Error),
+    /// [`evbase_core::Error::NoBackend`] with the reason for each method.
+    NoBackend(Box<SelectionReport>),
     Io(io::Error),
+}
+
+impl Error {
+    /// No method fits the config; `report` says why for each one.
+    pub(crate) fn no_backend(report: SelectionReport) -> Self {
+        Error(Repr::NoBackend(Box::new(report)))
+    }
 }
 
 /// `Result` with this crate's [`Error`].
@@ -46,7 +57,29 @@ impl Error {
     pub fn core(&self) -> Option<&evbase_core::Error> {
         match &self.0 {
             Repr::Core(e) => Some(e),
+            Repr::NoBackend(_) => Some(&evbase_core::Error::NoBackend),
             Repr::Io(_) => None,
+        }
+    }
+
+    /// Why each method was ruled out, when no backend fit the config.
+    ///
+    /// ```
+    /// use evbase_std::{Config, EventBase};
+    ///
+    /// let mut none = Config::default();
+    /// for method in EventBase::supported_methods() {
+    ///     none.avoid_method(method.name)?;
+    /// }
+    /// let err = EventBase::with_config(&none).unwrap_err();
+    /// let report = err.selection_report().unwrap();
+    /// assert_eq!(report.len(), EventBase::supported_methods().len().min(4));
+    /// # Ok::<(), evbase_std::Error>(())
+    /// ```
+    pub fn selection_report(&self) -> Option<&SelectionReport> {
+        match &self.0 {
+            Repr::NoBackend(report) => Some(report),
+            _ => None,
         }
     }
 
@@ -55,7 +88,7 @@ impl Error {
     pub fn raw_os_error(&self) -> Option<i32> {
         match &self.0 {
             Repr::Core(evbase_core::Error::Os { code, .. }) => Some(*code),
-            Repr::Core(_) => None,
+            Repr::Core(_) | Repr::NoBackend(_) => None,
             Repr::Io(e) => e.raw_os_error(),
         }
     }
@@ -79,10 +112,11 @@ impl Error {
         use evbase_core::Error as E;
         match &self.0 {
             Repr::Io(e) => e.kind(),
+            Repr::NoBackend(_) => io::ErrorKind::Unsupported,
             Repr::Core(e) => match e {
                 E::Os { code, .. } => io::Error::from_raw_os_error(*code).kind(),
                 E::Capacity { .. } => io::ErrorKind::OutOfMemory,
-                E::Unsupported(_) | E::NoBackend(_) => io::ErrorKind::Unsupported,
+                E::Unsupported(_) | E::NoBackend => io::ErrorKind::Unsupported,
                 E::Reentrant | E::EventsActive | E::Finalizing | E::Forked => io::ErrorKind::Other,
                 E::Closed => io::ErrorKind::NotConnected,
                 E::StaleEvent
@@ -101,6 +135,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
             Repr::Core(e) => fmt::Display::fmt(e, f),
+            Repr::NoBackend(report) => fmt::Display::fmt(report, f),
             Repr::Io(e) => fmt::Display::fmt(e, f),
         }
     }
@@ -110,6 +145,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.0 {
             Repr::Core(e) => Some(e),
+            Repr::NoBackend(_) => Some(&evbase_core::Error::NoBackend),
             Repr::Io(e) => Some(e),
         }
     }
@@ -134,7 +170,7 @@ impl From<Error> for io::Error {
     fn from(e: Error) -> Self {
         match e.0 {
             Repr::Io(e) => e,
-            Repr::Core(_) => io::Error::new(e.kind(), e),
+            Repr::Core(_) | Repr::NoBackend(_) => io::Error::new(e.kind(), e),
         }
     }
 }

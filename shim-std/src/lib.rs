@@ -59,8 +59,6 @@
 //! unless made with [`BaseFlags::NOLOCK`].
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
-// The core's error carries its selection report inline; this crate passes it on.
-#![allow(clippy::result_large_err)]
 
 mod base;
 mod error;

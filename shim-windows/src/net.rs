@@ -10,7 +10,7 @@
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::windows::io::IntoRawSocket;
 
-use evbase_core::{Error, MAX_HANDLE};
+use evbase_core::{Error, MAX_HANDLE, Text};
 
 use crate::sys;
 
@@ -28,7 +28,7 @@ pub fn handle_of(socket: u64) -> Result<u32, Error> {
         .ok_or(Error::InvalidHandle(socket))
 }
 
-fn io_error(op: &'static str, e: &std::io::Error) -> Error {
+fn io_error(op: Text, e: &std::io::Error) -> Error {
     Error::Os {
         op,
         code: e.raw_os_error().unwrap_or(-1),
@@ -51,22 +51,22 @@ fn into_handle(socket: u64) -> Result<u32, Error> {
 /// [`Error::Os`] with the WinSock error of the step that failed;
 /// [`Error::InvalidHandle`] if a socket does not fit a `u32`.
 pub fn socketpair() -> Result<(u32, u32), Error> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|e| io_error("bind", &e))?;
-    let addr = listener.local_addr().map_err(|e| io_error("getsockname", &e))?;
-    let connector = TcpStream::connect(addr).map_err(|e| io_error("connect", &e))?;
-    let me = connector.local_addr().map_err(|e| io_error("getsockname", &e))?;
-    let (accepted, peer) = listener.accept().map_err(|e| io_error("accept", &e))?;
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|e| io_error(&"bind", &e))?;
+    let addr = listener.local_addr().map_err(|e| io_error(&"getsockname", &e))?;
+    let connector = TcpStream::connect(addr).map_err(|e| io_error(&"connect", &e))?;
+    let me = connector.local_addr().map_err(|e| io_error(&"getsockname", &e))?;
+    let (accepted, peer) = listener.accept().map_err(|e| io_error(&"accept", &e))?;
     if peer != me || !matches!(peer, SocketAddr::V4(_)) {
         return Err(Error::Os {
-            op: "socketpair: an unexpected peer connected",
+            op: &"socketpair: an unexpected peer connected",
             code: 10061,
         });
     }
     for s in [&connector, &accepted] {
         s.set_nonblocking(true)
-            .map_err(|e| io_error("ioctlsocket(FIONBIO)", &e))?;
+            .map_err(|e| io_error(&"ioctlsocket(FIONBIO)", &e))?;
         s.set_nodelay(true)
-            .map_err(|e| io_error("setsockopt(TCP_NODELAY)", &e))?;
+            .map_err(|e| io_error(&"setsockopt(TCP_NODELAY)", &e))?;
     }
     let a = into_handle(connector.into_raw_socket());
     let b = into_handle(accepted.into_raw_socket());
@@ -89,7 +89,7 @@ pub fn socketpair() -> Result<(u32, u32), Error> {
 /// once; [`Error::InvalidHandle`] if the socket does not fit a `u32`.
 pub fn connect(addr: std::net::SocketAddrV4) -> Result<u32, Error> {
     sys::wsa_startup()?;
-    let s = sys::tcp_connect_nonblocking(addr).map_err(|code| Error::Os { op: "connect", code })?;
+    let s = sys::tcp_connect_nonblocking(addr).map_err(|code| Error::Os { op: &"connect", code })?;
     into_handle(s as u64)
 }
 
@@ -127,7 +127,7 @@ pub fn recv(fd: u32, buf: &mut [u8]) -> Result<usize, Error> {
 /// # Errors
 /// [`Error::Os`] with the WinSock error.
 pub fn shutdown_write(fd: u32) -> Result<(), Error> {
-    sys::shutdown_send(fd as sys::RawSocket).map_err(|code| Error::Os { op: "shutdown", code })
+    sys::shutdown_send(fd as sys::RawSocket).map_err(|code| Error::Os { op: &"shutdown", code })
 }
 
 /// Closes socket `fd` (`closesocket`). Close each socket once: afterwards
@@ -138,7 +138,7 @@ pub fn shutdown_write(fd: u32) -> Result<(), Error> {
 /// not an open socket).
 pub fn close(fd: u32) -> Result<(), Error> {
     sys::close_socket(fd as sys::RawSocket).map_err(|code| Error::Os {
-        op: "closesocket",
+        op: &"closesocket",
         code,
     })
 }

@@ -141,7 +141,7 @@ impl Platform for WindowsPlatform {
             )),
             "win32" => Ok(WindowsBackend::Win32(SelectBackend::new()?)),
             "iocp" => Ok(WindowsBackend::Iocp(IocpBackend::new(config.num_cpus_hint())?)),
-            _ => Err(Error::Unsupported("Windows has only the win32 and iocp methods")),
+            _ => Err(Error::Unsupported(&"Windows has only the win32 and iocp methods")),
         }
     }
 

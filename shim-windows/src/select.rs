@@ -63,10 +63,7 @@ impl FdSet {
     fn push(&mut self, s: usize) -> Result<usize, Error> {
         let n = self.len();
         if n >= u32::MAX as usize - 1 {
-            return Err(Error::Capacity {
-                what: "select set",
-                limit: n,
-            });
+            return Err(Error::capacity(&"select set", n));
         }
         if self.buf.len() == self.buf.capacity() {
             // Double, as libevent does.
@@ -269,7 +266,7 @@ impl Backend for SelectBackend {
         ) {
             Ok(_) => {}
             Err(10004) => {} // WSAEINTR: an interrupted wait is a wait with nothing ready
-            Err(code) => return Err(Error::Os { op: "select", code }),
+            Err(code) => return Err(Error::Os { op: &"select", code }),
         }
         let start = self.rand.below(self.read_out.len());
         if report(&self.read_out, start, self.wake_read.0, What::READ, sink) {

@@ -58,7 +58,10 @@ pub(crate) fn wsa_startup() -> Result<(), Error> {
     if code == 0 {
         Ok(())
     } else {
-        Err(Error::Os { op: "WSAStartup", code })
+        Err(Error::Os {
+            op: &"WSAStartup",
+            code,
+        })
     }
 }
 
@@ -304,7 +307,7 @@ impl Port {
         let h = unsafe { CreateIoCompletionPort(INVALID_HANDLE_VALUE, ptr::null_mut(), 0, concurrency) };
         if h.is_null() {
             return Err(Error::Os {
-                op: "CreateIoCompletionPort",
+                op: &"CreateIoCompletionPort",
                 code: last_error(),
             });
         }
@@ -332,7 +335,7 @@ impl Port {
         match last_error() {
             e if e == WAIT_TIMEOUT as i32 => Ok(0),
             code => Err(Error::Os {
-                op: "GetQueuedCompletionStatusEx",
+                op: &"GetQueuedCompletionStatusEx",
                 code,
             }),
         }
@@ -427,7 +430,7 @@ impl Afd {
         };
         if status < 0 {
             return Err(Error::Os {
-                op: "NtCreateFile(\\Device\\Afd)",
+                op: &"NtCreateFile(\\Device\\Afd)",
                 code: status,
             });
         }
@@ -436,14 +439,14 @@ impl Afd {
         let h = unsafe { CreateIoCompletionPort(handle, port.0 as HANDLE, key, 0) };
         if h.is_null() {
             return Err(Error::Os {
-                op: "CreateIoCompletionPort(afd)",
+                op: &"CreateIoCompletionPort(afd)",
                 code: last_error(),
             });
         }
         // SAFETY: the AFD handle is open and owned; a value flag.
         if unsafe { SetFileCompletionNotificationModes(handle, FILE_SKIP_SET_EVENT_ON_HANDLE as u8) } == 0 {
             return Err(Error::Os {
-                op: "SetFileCompletionNotificationModes",
+                op: &"SetFileCompletionNotificationModes",
                 code: last_error(),
             });
         }
@@ -640,7 +643,7 @@ pub(crate) fn install_console_handler() -> Result<(), Error> {
         Ok(())
     } else {
         Err(Error::Os {
-            op: "SetConsoleCtrlHandler",
+            op: &"SetConsoleCtrlHandler",
             code,
         })
     }

@@ -32,7 +32,7 @@ pub fn posix_variant(variant: &str) -> Result<Config, Error> {
     let (method, changelist) = match variant {
         "epoll-changelist" => ("epoll", true),
         "epoll" | "poll" | "select" | "kqueue" => (variant, false),
-        _ => return Err(Error::InvalidArgument("unknown POSIX variant")),
+        _ => return Err(Error::InvalidArgument(&"unknown POSIX variant")),
     };
     let mut config = Config::default();
     for m in ["kqueue", "epoll", "poll", "select"]

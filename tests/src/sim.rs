@@ -17,7 +17,7 @@ pub fn sim_variant(variant: &str) -> Result<Config, Error> {
     let (method, changelist) = match variant {
         "epoll-changelist" => ("epoll", true),
         "kqueue" | "epoll" | "poll" | "select" => (variant, false),
-        _ => return Err(Error::InvalidArgument("unknown simulated variant")),
+        _ => return Err(Error::InvalidArgument(&"unknown simulated variant")),
     };
     for m in evbase_core::sim::SIM_METHODS.iter().filter(|m| m.name != method) {
         config.avoid_method(m.name)?;

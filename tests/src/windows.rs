@@ -27,7 +27,7 @@ pub fn windows_variant(variant: &str) -> Result<Config, Error> {
     let other = match variant {
         "win32" => "iocp",
         "iocp" => "win32",
-        _ => return Err(Error::InvalidArgument("unknown Windows variant")),
+        _ => return Err(Error::InvalidArgument(&"unknown Windows variant")),
     };
     let mut config = Config::default();
     config.avoid_method(other)?;

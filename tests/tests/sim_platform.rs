@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use evbase_core::sim::SimPlatform;
 use evbase_core::{
-    BaseFlags, Callback, Config, Error, EventBase, Exit, Fixed, Growable, LoopFlags, Rejection, Source, What,
+    BaseFlags, Callback, Config, Error, EventBase, Exit, Fixed, Growable, LoopFlags, Rejection, SelectionReport,
+    Source, What,
 };
 use evbase_tests::log;
 
@@ -50,8 +51,9 @@ fn base_environ() {
     platform.world(|w| w.set_env("EVENT_NOPOLL"));
     let mut config = Config::default();
     config.avoid_method("kqueue").unwrap().avoid_method("select").unwrap();
-    match Base::with_config(platform.clone(), &config) {
-        Err(Error::NoBackend(report)) => {
+    let mut report = SelectionReport::new();
+    match Base::with_config_report(platform.clone(), &config, &mut report) {
+        Err(Error::NoBackend) => {
             assert!(report.contains(&("kqueue", Rejection::Avoided)));
             assert!(report.contains(&("epoll", Rejection::DisabledByEnv)));
             assert!(report.contains(&("poll", Rejection::DisabledByEnv)));
@@ -74,8 +76,12 @@ fn no_backend_explains_itself() {
     let mut config = Config::default();
     config
         .require_features(evbase_core::Features::ET | evbase_core::Features::FDS | evbase_core::Features::EARLY_CLOSE);
-    let err = Base::with_config(SimPlatform::new(), &config).err().unwrap();
-    let text = err.to_string();
+    let mut report = SelectionReport::new();
+    let err = Base::with_config_report(SimPlatform::new(), &config, &mut report)
+        .err()
+        .unwrap();
+    assert_eq!(err, Error::NoBackend);
+    let text = report.to_string();
     assert!(text.contains("kqueue lacks") && text.contains("epoll lacks"), "{text}");
 }
 
@@ -236,7 +242,7 @@ fn full_fixed_tables_keep_state() {
     assert!(matches!(
         base.new_event(Source::None, What::empty(), Callback::new(|_, _, _| {})),
         Err(Error::Capacity {
-            what: "event",
+            what: &"event",
             limit: 4
         })
     ));
@@ -261,7 +267,7 @@ fn full_fixed_tables_keep_state() {
         .unwrap();
     assert!(matches!(
         base.add(reader, None),
-        Err(Error::Capacity { what: "fd", .. })
+        Err(Error::Capacity { what: &"fd", .. })
     ));
     assert!(base.pending(reader, What::all()).unwrap().what.is_empty());
     assert_eq!(base.dispatch(), Ok(Exit::NoEvents));
@@ -286,7 +292,7 @@ fn fixed_priority_heads_refuse_more() {
     assert_eq!(
         base.priority_init(3),
         Err(Error::Capacity {
-            what: "priorities",
+            what: &"priorities",
             limit: 2
         })
     );

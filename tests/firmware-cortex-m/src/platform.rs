@@ -79,7 +79,7 @@ impl Backend for Sleep {
     }
 
     fn change(&mut self, _change: &Change) -> Result<(), Error> {
-        Err(Error::Unsupported("handles: this board has no I/O backend"))
+        Err(Error::Unsupported(&"handles: this board has no I/O backend"))
     }
 
     fn dispatch<K: Sink>(

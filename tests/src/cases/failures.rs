@@ -222,7 +222,7 @@ pub fn failed_calls_change_nothing_with<P: TestPlatform, S: Storage>(variant: &s
         let ev = event(&mut base, Source::Signal(sig), What::PERSIST);
         let e = refused(&mut base, d, &format!("add(signal {sig})"), |bs| bs.add(ev, None));
         // A fixed signal map has no room for a number beyond its capacity.
-        let too_big = matches!(e, Error::Capacity { what: "signal", .. }) && sig as usize >= table_limit::<S>();
+        let too_big = matches!(e, Error::Capacity { what: &"signal", .. }) && sig as usize >= table_limit::<S>();
         assert!(
             matches!(e, Error::InvalidSignal(s) if s == sig) || matches!(e, Error::Unsupported(_)) || too_big,
             "{variant}: signal {sig}: {e}"
@@ -276,7 +276,7 @@ pub fn failed_calls_change_nothing_with<P: TestPlatform, S: Storage>(variant: &s
         };
         let ev = event(&mut base, Source::Fd(beyond), What::READ);
         let e = refused(&mut base, d, "add(fd beyond a fixed fd map)", |bs| bs.add(ev, None));
-        assert!(matches!(e, Error::Capacity { what: "fd", .. }), "{e}");
+        assert!(matches!(e, Error::Capacity { what: &"fd", .. }), "{e}");
         base.free(ev).unwrap();
         let mut fillers = Vec::new();
         while let Ok(id) = base.new_event(Source::None, What::empty(), nop()) {
@@ -285,7 +285,7 @@ pub fn failed_calls_change_nothing_with<P: TestPlatform, S: Storage>(variant: &s
         let e = refused(&mut base, d, "new_event(full table)", |bs| {
             bs.new_event(Source::None, What::empty(), nop())
         });
-        assert!(matches!(e, Error::Capacity { what: "event", .. }), "{e}");
+        assert!(matches!(e, Error::Capacity { what: &"event", .. }), "{e}");
         let e = refused(&mut base, d, "add_new(full table)", |bs| {
             bs.add_new(Source::None, What::empty(), Some(Duration::from_secs(1)), nop())
         });
@@ -323,7 +323,7 @@ pub fn failed_calls_change_nothing_with<P: TestPlatform, S: Storage>(variant: &s
         none.avoid_method(m.name).unwrap();
     }
     let made = EventBase::<P, S>::with_config(platform, &none);
-    assert!(matches!(made, Err(Error::NoBackend(_))), "{variant}");
+    assert!(matches!(made, Err(Error::NoBackend)), "{variant}");
     drop(made);
     assert_eq!(
         d.map(|list| list()),

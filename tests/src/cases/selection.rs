@@ -1,6 +1,6 @@
 //! Backend selection on the platform's real method table.
 
-use evbase_core::{Config, Error, EventBase, Features, Storage};
+use evbase_core::{Config, Error, EventBase, Features, SelectionReport, Storage};
 
 use crate::TestPlatform;
 
@@ -15,9 +15,10 @@ pub fn methods<P: TestPlatform, S: Storage>(variant: &str) {
     let mut config = Config::default();
     config.avoid_method(methods[0].name).unwrap();
     let (platform, _) = P::make(variant);
-    match EventBase::<P, S>::with_config(platform, &config) {
+    let mut report = SelectionReport::new();
+    match EventBase::<P, S>::with_config_report(platform, &config, &mut report) {
         Ok(base) => assert_ne!(base.method().name, methods[0].name),
-        Err(Error::NoBackend(report)) => assert_eq!(methods.len(), 1, "{report:?}"),
+        Err(Error::NoBackend) => assert_eq!(methods.len(), 1, "{report:?}"),
         Err(e) => panic!("{e}"),
     }
     assert!(first_name.starts_with(methods[0].name));
@@ -31,7 +32,7 @@ pub fn base_features<P: TestPlatform, S: Storage>(variant: &str) {
     let (platform, _) = P::make(variant);
     match EventBase::<P, S>::with_config(platform, &config) {
         Ok(base) => assert!(base.features().contains(Features::ET)),
-        Err(Error::NoBackend(_)) => {
+        Err(Error::NoBackend) => {
             let (platform, _) = P::make(variant);
             assert!(
                 !EventBase::<P, S>::new(platform)

@@ -434,13 +434,10 @@ pub fn common_timeout_limit<P: TestPlatform, S: Storage>(variant: &str) {
     }
     let last = last.unwrap();
     let before = base.memory();
-    assert!(matches!(
+    assert_eq!(
         base.init_common_timeout(ms(500)),
-        Err(Error::Capacity {
-            what: "common timeout",
-            limit: MAX_COMMON_TIMEOUTS
-        })
-    ));
+        Err(Error::capacity(&"common timeout", MAX_COMMON_TIMEOUTS))
+    );
     assert_eq!(base.memory(), before, "a refused common timeout takes nothing");
     let fired = log();
     let f = fired.clone();
