@@ -96,9 +96,9 @@ pub fn connect(addr: std::net::SocketAddrV4) -> Result<u32, Error> {
 fn would_block(code: i32) -> Error {
     Error::Os {
         op: if code == WSAEWOULDBLOCK {
-            "would block"
+            &"would block"
         } else {
-            "socket I/O"
+            &"socket I/O"
         },
         code,
     }

@@ -116,7 +116,7 @@ impl Registration {
     pub(crate) fn watch(&self, signal: u32, on: bool) -> Result<(), Error> {
         let Some(i) = SIGNALS.iter().position(|&s| s == signal) else {
             return Err(Error::Unsupported(
-                "Windows delivers only SIGINT (2, Ctrl+C) and SIGBREAK (21, Ctrl+Break), from the console",
+                &"Windows delivers only SIGINT (2, Ctrl+C) and SIGBREAK (21, Ctrl+Break), from the console",
             ));
         };
         if on {

@@ -137,7 +137,7 @@ impl Platform for WindowsPlatform {
     fn open(&mut self, method: &Method, config: &Config) -> Result<WindowsBackend, Error> {
         match method.name {
             "win32" if config.flags().contains(BaseFlags::STARTUP_IOCP) => Err(Error::Unsupported(
-                "win32 steps aside under STARTUP_IOCP: the base uses the iocp method",
+                &"win32 steps aside under STARTUP_IOCP: the base uses the iocp method",
             )),
             "win32" => Ok(WindowsBackend::Win32(SelectBackend::new()?)),
             "iocp" => Ok(WindowsBackend::Iocp(IocpBackend::new(config.num_cpus_hint())?)),
