@@ -20,7 +20,9 @@
 #
 # A crash stops the script after step 3, with the input in
 # artifacts/TARGET/: `cargo +nightly fuzz tmin -s none TARGET <input>`
-# minimises it, `cargo +nightly fuzz fmt TARGET <input>` prints it.
+# minimises it, `cargo +nightly fuzz fmt TARGET <input>` prints it; the
+# minimised input goes to regressions/TARGET/ under a name that says what
+# failed (CI replays those; cmin never drops them).
 # CAMPAIGN_NICE (default 19) and CAMPAIGN_JOBS (default 1) may be set.
 set -euo pipefail
 cd "$(dirname "$0")"

@@ -363,7 +363,7 @@ fn check<S: Storage>(ops: &[Op]) {
                 let expect = if p as usize >= npri {
                     Err(Error::InvalidPriority {
                         priority: p as usize,
-                        npriorities: npri,
+                        npriorities: npri as u16,
                     })
                 } else if e.res.is_some() {
                     Err(Error::InvalidArgument(&"cannot change the priority of an active event"))
