@@ -62,6 +62,11 @@ EOF
 say "2. packages"
 pkgs=()
 while IFS=$'\t' read -r name _; do pkgs+=(-p "$name"); done <<<"$published"
+# cargo unpacks the packages it verifies into its registry cache under
+# their name and version (0.1.0 until a release), and reuses what an
+# earlier run left there: a stale evbase-core failed the verification of
+# the others. Our crates never come from a registry, so those copies go.
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/evbase-* "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/*/evbase-*
 # tests/ stay out of the packages (they are the repository's; evbase-libevent's
 # need libevent's source tree), so cargo says it drops those test targets.
 cargo package --allow-dirty "${pkgs[@]}" 2>&1 \
