@@ -78,7 +78,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             let timeout = if active == 0 && !flags.contains(LoopFlags::NONBLOCK) {
                 self.timeout_next()
             } else {
-                Some(0)
+                Some(Duration::ZERO)
             };
             if !flags.contains(LoopFlags::NO_EXIT_ON_EMPTY) && counts.added == 0 && counts.virtual_ == 0 && active == 0
             {

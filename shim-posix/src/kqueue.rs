@@ -193,8 +193,7 @@ impl evbase_core::Backend for Kqueue {
         })
     }
 
-    fn dispatch<K: Sink>(&mut self, changes: &[Change], timeout: Option<u64>, sink: &mut K) -> Result<(), Error> {
-        let timeout = timeout.map(Duration::from_nanos);
+    fn dispatch<K: Sink>(&mut self, changes: &[Change], timeout: Option<Duration>, sink: &mut K) -> Result<(), Error> {
         self.changes.clear();
         for c in changes.iter().filter(|c| !c.is_noop()) {
             if Some(c.fd as i32) != self.wake_fd() {

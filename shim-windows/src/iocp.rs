@@ -287,8 +287,7 @@ impl Backend for IocpBackend {
         Ok(())
     }
 
-    fn dispatch<K: Sink>(&mut self, changes: &[Change], timeout: Option<u64>, sink: &mut K) -> Result<(), Error> {
-        let timeout = timeout.map(Duration::from_nanos);
+    fn dispatch<K: Sink>(&mut self, changes: &[Change], timeout: Option<Duration>, sink: &mut K) -> Result<(), Error> {
         for c in changes {
             self.change(c)?;
         }
