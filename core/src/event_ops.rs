@@ -3,7 +3,7 @@
 
 use core::time::Duration;
 
-use crate::event::{Kind, NIL, state};
+use crate::event::{Kind, Slot, state};
 use crate::platform::Platform;
 use crate::timers::CommonTimeout;
 use crate::{Callback, Error, EventBase, EventId, Instant, Pending, Source, Storage, What, duration_nanos};
@@ -19,7 +19,8 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// table is full.
     pub fn new_event(&mut self, source: Source, what: What, callback: Callback<P, S>) -> Result<EventId, Error> {
         let what = check_flags(source, what)?;
-        self.core.new_record(source, what, callback.0)
+        let slot = self.core.empty_slot(source, what, callback.0);
+        self.core.insert_slot(slot)
     }
 
     /// Makes an event and adds it, as one call ([`new_event`](Self::new_event)
@@ -38,25 +39,19 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         callback: Callback<P, S>,
     ) -> Result<EventId, Error> {
         let what = check_flags(source, what)?;
-        self.insert_added(source, what, callback.0, timeout)
+        let slot = self.core.empty_slot(source, what, callback.0);
+        self.insert_added(slot, timeout)
     }
 
-    /// Makes an event of `source`, `events` and `callback` and adds it with
-    /// `timeout`; when the add fails, the event is taken back and the base
-    /// is as it was.
-    fn insert_added(
-        &mut self,
-        source: Source,
-        events: What,
-        callback: Kind<P, S>,
-        timeout: Option<Duration>,
-    ) -> Result<EventId, Error> {
-        let id = self.core.new_record(source, events, callback)?;
+    /// Makes an event of `slot` and adds it with `timeout`; when the add
+    /// fails, the event is taken back and the base is as it was.
+    fn insert_added(&mut self, slot: Slot<P, S>, timeout: Option<Duration>) -> Result<EventId, Error> {
+        let id = self.core.insert_slot(slot)?;
         let arm = timeout.map(|t| (t, 0, self.core.now()));
         match self.add_key(id.index, arm) {
             Ok(()) => Ok(id),
             Err(e) => {
-                self.core.discard_record(id.index);
+                self.core.discard_slot(id.index);
                 Err(e)
             }
         }
@@ -71,14 +66,12 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     pub fn assign(&mut self, id: EventId, source: Source, what: What, callback: Callback<P, S>) -> Result<(), Error> {
         let key = self.core.slots.check(id)?;
         let what = check_flags(source, what)?;
-        let r = self.core.slots.at(key);
-        if r.state & (state::INSERTED | state::TIMEOUT | state::QUEUED) != 0 {
+        let slot = self.core.slots.at(key);
+        if slot.state & (state::INSERTED | state::TIMEOUT) != 0 || self.core.queues.is_queued(key) {
             return Err(Error::InvalidArgument(&"assign on a pending or active event"));
         }
-        self.core.slots.reserve_callback(key, &callback.0)?;
-        let priority = self.core.queues.default_priority();
-        self.core.slots.reset(key, source, what, priority, callback.0);
-        self.core.set_interval(key, 0);
+        let fresh = self.core.empty_slot(source, what, callback.0);
+        *self.core.slots.at_mut(key) = fresh;
         Ok(())
     }
 
@@ -136,35 +129,34 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// deadline (one sift), an unarmed one is pushed (one capacity check).
     /// False, with nothing done, in every other case and when the heap is
     /// full (`add_key` then reports it).
-    #[inline(always)]
+    #[inline]
     fn add_heap_timer(&mut self, key: u32, timeout: Duration, now: Instant) -> bool {
         let interval = duration_nanos(timeout);
         let deadline = now.saturating_add_nanos(interval);
         let core = &mut self.core;
-        let r = core.slots.at(key);
-        let (st, events) = (r.state, r.events);
-        let registered = st & state::INSERTED != 0 || !events.intersects(What::IO | What::SIGNAL);
-        let persist = events.contains(What::PERSIST);
+        let slot = core.slots.at_mut(key);
+        let st = slot.state;
+        let registered = st & state::INSERTED != 0 || !slot.events.intersects(What::IO | What::SIGNAL);
         if st & state::FINALIZING != 0
-            || r.common != 0
+            || slot.common != 0
             || !registered
-            || (st & state::QUEUED != 0 && r.res.contains(What::TIMEOUT))
-            || (persist && !core.timers.has_interval_room(key))
+            || (slot.res.contains(What::TIMEOUT) && core.queues.is_queued(key))
         {
             return false;
         }
         if st & state::TIMEOUT != 0 {
-            core.timers.heap.update(&mut core.slots, key, deadline);
+            core.timers.heap.update(key, deadline);
         } else {
-            if core.timers.heap.push(&mut core.slots, key, deadline).is_err() {
+            if core.timers.heap.push(key, deadline).is_err() {
                 return false;
             }
             core.counts.add_member(st);
-            core.slots.at_mut(key).state = st | state::TIMEOUT;
+            slot.state = st | state::TIMEOUT;
         }
-        if persist {
-            core.set_interval(key, interval);
+        if slot.events.contains(What::PERSIST) {
+            slot.interval = interval;
         }
+        slot.deadline = deadline;
         true
     }
 
@@ -186,20 +178,19 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// Kept out of `add`, whose fast path then needs no big stack frame.
     #[inline(never)]
     pub(crate) fn add_key(&mut self, key: u32, timeout: Option<(Duration, u8, Instant)>) -> Result<(), Error> {
-        let r = self.core.slots.at(key);
-        if r.has(state::FINALIZING) {
+        let slot = self.core.slots.at(key);
+        if slot.has(state::FINALIZING) {
             return Err(Error::Finalizing);
         }
-        let persist = r.events.contains(What::PERSIST);
         let mut mark = None;
         if let Some((_, common, _)) = timeout {
             // Before anything changes: arming below cannot fail then.
-            mark = Some(self.reserve_timer(key, common, persist)?);
+            mark = Some(self.reserve_timer(key, common)?);
         }
-        let r = self.core.slots.at(key);
-        let wants_map = r.events.intersects(What::IO | What::SIGNAL);
+        let slot = self.core.slots.at(key);
+        let wants_map = slot.events.intersects(What::IO | What::SIGNAL);
         if wants_map
-            && !r.has(state::INSERTED)
+            && !slot.has(state::INSERTED)
             && let Err(e) = self.register(key)
         {
             // A failed add leaves the tables as they were.
@@ -209,14 +200,14 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             return Err(e);
         }
         if let Some((interval, common, now)) = timeout {
-            if persist {
-                self.core.set_interval(key, duration_nanos(interval));
+            let slot = self.core.slots.at_mut(key);
+            if slot.events.contains(What::PERSIST) {
+                slot.interval = duration_nanos(interval);
             }
             // A pending activation caused by the old timeout is cancelled
             // (and a signal repeat loop stopped).
-            let r = self.core.slots.at_mut(key);
-            if r.has(state::QUEUED) && r.res.contains(What::TIMEOUT) {
-                r.ncalls = 0;
+            if self.core.queues.is_queued(key) && slot.res.contains(What::TIMEOUT) {
+                slot.ncalls = 0;
                 self.core.deactivate(key);
             }
             self.set_timer_kind(key, common);
@@ -226,21 +217,21 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         Ok(())
     }
 
-    /// Registers record `key` with the fd or signal map.
+    /// Registers slot `key` with the fd or signal map.
     fn register(&mut self, key: u32) -> Result<(), Error> {
-        let r = self.core.slots.at(key);
-        let (source, events, st) = (r.source(), r.events, r.state);
-        let c = &mut self.core;
+        let slot = self.core.slots.at(key);
+        let (source, events, st) = (slot.source, slot.events, slot.state);
         match source {
             Source::Fd(fd) => {
-                c.handles
-                    .add_fd(&mut c.slots, &mut self.backend, &mut self.changelist, fd, key, events)?
+                self.core
+                    .handles
+                    .add_fd(&mut self.backend, &mut self.changelist, fd, key, events)?;
             }
-            Source::Signal(sig) => c.handles.add_signal(&mut c.slots, &mut self.backend, sig, key)?,
+            Source::Signal(sig) => self.core.handles.add_signal(&mut self.backend, sig, key)?,
             Source::None => {}
         }
-        c.slots.at_mut(key).state |= state::INSERTED;
-        c.counts.add_member(st);
+        self.core.slots.at_mut(key).state |= state::INSERTED;
+        self.core.counts.add_member(st);
         Ok(())
     }
 
@@ -251,44 +242,42 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// [`Error::StaleEvent`], or a backend error on unregistering.
     pub fn del(&mut self, id: EventId) -> Result<(), Error> {
         let key = self.core.slots.check(id)?;
-        let c = &mut self.core;
-        let r = c.slots.at_mut(key);
-        let st = r.state;
-        if st & (state::FINALIZING | state::INSERTED) != 0 {
-            if st & state::FINALIZING != 0 {
-                return Ok(());
+        let slot = self.core.slots.at_mut(key);
+        if slot.has(state::FINALIZING) {
+            return Ok(());
+        }
+        if !slot.has(state::INSERTED) {
+            // Nothing to unregister (a timer): nothing can fail. A heap
+            // timer is erased here, without unschedule's call.
+            slot.ncalls = 0;
+            let st = slot.state;
+            if st & state::TIMEOUT != 0 && slot.common == 0 {
+                slot.state = st & !state::TIMEOUT;
+                self.core.timers.heap.erase(key);
+                self.core.counts.del_member(st);
+            } else {
+                self.unschedule(key);
             }
-            return self.del_key(key);
+            self.core.deactivate(key);
+            return Ok(());
         }
-        // Nothing to unregister (a timer): nothing can fail. A heap timer is
-        // erased here, without unschedule's call.
-        r.ncalls = 0;
-        if st & state::TIMEOUT != 0 && r.common == 0 {
-            r.state = st & !(state::TIMEOUT | state::REARMED);
-            let at = r.heap;
-            c.timers.heap.erase_at(&mut c.slots, at, key);
-            c.counts.del_member(st);
-        } else {
-            self.unschedule(key);
-        }
-        self.core.deactivate(key);
-        Ok(())
+        self.del_key(key)
     }
 
     pub(crate) fn del_key(&mut self, key: u32) -> Result<(), Error> {
-        let r = self.core.slots.at(key);
-        let (source, st) = (r.source(), r.state);
+        let slot = self.core.slots.at(key);
+        let (source, events, st) = (slot.source, slot.events, slot.state);
         if st & state::INSERTED != 0 {
-            let c = &mut self.core;
             match source {
-                Source::Fd(fd) => c
+                Source::Fd(fd) => self
+                    .core
                     .handles
-                    .del_fd(&mut c.slots, &mut self.backend, &mut self.changelist, fd, key)?,
-                Source::Signal(sig) => c.handles.del_signal(&mut c.slots, &mut self.backend, sig, key)?,
+                    .del_fd(&mut self.backend, &mut self.changelist, fd, key, events)?,
+                Source::Signal(sig) => self.core.handles.del_signal(&mut self.backend, sig, key)?,
                 Source::None => {}
             }
-            c.slots.at_mut(key).state &= !state::INSERTED;
-            c.counts.del_member(st);
+            self.core.slots.at_mut(key).state &= !state::INSERTED;
+            self.core.counts.del_member(st);
         }
         self.core.slots.at_mut(key).ncalls = 0;
         self.unschedule(key);
@@ -304,7 +293,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     pub fn remove_timer(&mut self, id: EventId) -> Result<(), Error> {
         let key = self.core.slots.check(id)?;
         self.unschedule(key);
-        self.core.set_interval(key, 0);
+        self.core.slots.at_mut(key).interval = 0;
         Ok(())
     }
 
@@ -330,21 +319,20 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// [`Error::StaleEvent`]; [`Error::Finalizing`].
     pub fn active_later(&mut self, id: EventId, what: What) -> Result<(), Error> {
         let key = self.core.slots.check(id)?;
-        let c = &mut self.core;
-        let r = c.slots.at_mut(key);
-        let st = r.state;
-        if st & state::FINALIZING != 0 {
+        let slot = self.core.slots.at_mut(key);
+        if slot.has(state::FINALIZING) {
             return Err(Error::Finalizing);
         }
-        if st & state::QUEUED != 0 {
-            r.res |= what;
+        if self.core.queues.is_queued(key) {
+            slot.res |= what;
             return Ok(());
         }
-        r.res = what;
-        r.state = st | state::QUEUED | state::LATER;
-        c.queues.push_later(&mut c.slots, key);
-        c.counts.max_active = c.counts.max_active.max(c.queues.len());
-        c.counts.add_member(st);
+        slot.res = what;
+        let st = slot.state;
+        let priority = slot.priority;
+        self.core.queues.push_later(key, priority);
+        self.core.counts.max_active = self.core.counts.max_active.max(self.core.queues.len());
+        self.core.counts.add_member(st);
         Ok(())
     }
 
@@ -355,19 +343,19 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// [`Error::StaleEvent`].
     pub fn pending(&mut self, id: EventId, what: What) -> Result<Pending, Error> {
         let key = self.core.slots.check(id)?;
-        let r = self.core.slots.at(key);
+        let slot = self.core.slots.at(key);
         let mut status = What::empty();
-        if r.has(state::INSERTED) {
-            status |= r.events & (What::IO | What::SIGNAL);
+        if slot.has(state::INSERTED) {
+            status |= slot.events & (What::IO | What::SIGNAL);
         }
-        if r.has(state::QUEUED) {
-            status |= r.res;
+        if self.core.queues.is_queued(key) {
+            status |= slot.res;
         }
-        if r.has(state::TIMEOUT) {
+        if slot.has(state::TIMEOUT) {
             status |= What::TIMEOUT;
         }
         let status = status & what & !What::ET;
-        let deadline = status.contains(What::TIMEOUT).then(|| self.deadline(key));
+        let deadline = status.contains(What::TIMEOUT).then_some(slot.deadline);
         let wall_deadline = deadline.and_then(|d| self.core.wall_of(d));
         Ok(Pending {
             what: status,
@@ -390,7 +378,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 npriorities: npriorities as u16,
             });
         }
-        if self.core.slots.at(key).has(state::QUEUED) {
+        if self.core.queues.is_queued(key) {
             return Err(Error::InvalidArgument(&"cannot change the priority of an active event"));
         }
         self.core.slots.at_mut(key).priority = priority as u8;
@@ -410,8 +398,8 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// # Errors
     /// [`Error::StaleEvent`].
     pub fn assignment(&self, id: EventId) -> Result<(Source, What), Error> {
-        let r = self.core.slots.get(id)?;
-        Ok((r.source(), r.events))
+        let slot = self.core.slots.get(id)?;
+        Ok((slot.source, slot.events))
     }
 
     /// A one-shot event freed after its callback (libevent's
@@ -457,13 +445,12 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             });
         };
         let source = if io.is_empty() { Source::None } else { source };
+        let mut slot: Slot<P, S> = self.core.empty_slot(source, events, callback);
+        slot.state = state::FREE_AFTER;
         if !immediate {
-            let id = self.insert_added(source, events, callback, timeout)?;
-            self.core.slots.at_mut(id.index).state |= state::FREE_AFTER;
-            return Ok(id);
+            return self.insert_added(slot, timeout);
         }
-        let id = self.core.new_record(source, events, callback)?;
-        self.core.slots.at_mut(id.index).state |= state::FREE_AFTER;
+        let id = self.core.insert_slot(slot)?;
         self.core.activate(id.index, What::TIMEOUT, 1);
         Ok(id)
     }
@@ -493,10 +480,10 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         if self.core.slots.at(key).has(state::FINALIZING) {
             return Err(Error::Finalizing);
         }
-        self.core.slots.reserve_callback(key, &finalizer.0)?;
         self.del_key(key)?;
-        self.core.slots.set_callback(key, finalizer.0);
-        self.core.slots.at_mut(key).state |= state::FINALIZING | if free { state::FREE_AFTER } else { 0 };
+        let slot = self.core.slots.at_mut(key);
+        slot.callback = finalizer.0;
+        slot.state |= state::FINALIZING | if free { state::FREE_AFTER } else { 0 };
         self.core.activate(key, What::FINALIZE, 1);
         Ok(())
     }
@@ -507,22 +494,24 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// armed timer of an event on `fd` fires. Unknown handles are ignored.
     pub fn active_by_fd(&mut self, fd: u32, what: What) {
         if what.contains(What::TIMEOUT) {
-            for key in 0..self.core.slots.bound() {
-                let r = self.core.slots.at(key);
-                if r.generation & 1 == 1 && r.fd() == Some(fd) && r.has(state::TIMEOUT) {
-                    self.unschedule(key);
-                    self.core.activate(key, What::TIMEOUT, 1);
+            for index in 0..self.core.slots.bound() {
+                let Some(id) = self.core.slots.id_of(index) else {
+                    continue;
+                };
+                let slot = self.core.slots.at(id.index);
+                if slot.source == Source::Fd(fd) && slot.has(state::TIMEOUT) {
+                    self.unschedule(id.index);
+                    self.core.activate(id.index, What::TIMEOUT, 1);
                 }
             }
         } else {
-            let mut key = self.core.handles.fd_first(fd);
-            while key != NIL {
-                let r = self.core.slots.at(key);
-                let (hit, next) = (r.events & what & What::IO, r.next);
+            let mut next = self.core.handles.fd_first(fd);
+            while let Some(key) = next {
+                next = self.core.handles.next(key);
+                let hit = self.core.slots.at(key).events & what & What::IO;
                 if !hit.is_empty() {
                     self.core.activate(key, hit, 1);
                 }
-                key = next;
             }
         }
     }
