@@ -23,16 +23,14 @@ apt_install() { # apt_install [-t SUITE] PACKAGE...
 # qemu-utils is not installed from backports.
 if ! command -v qemu-system-arm >/dev/null; then
     if dpkg-query -W -f '${Version}' qemu-utils 2>/dev/null | grep -q bpo; then
-        if ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
-            cat >/etc/apt/sources.list.d/bookworm-backports.sources <<'SRC'
-Types: deb
-URIs: http://deb.debian.org/debian
-Suites: bookworm-backports
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
+        # The backports entry comes from the machine's own source for its
+        # release (same archive, same keyring): no mirror is named here.
+        codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
+        if ! grep -rqs "$codename-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+            entry=$(python3 .ci/apt-backports.py "$codename")
+            printf '%s\n' "$entry" >"/etc/apt/sources.list.d/$codename-backports.sources"
         fi
-        apt_install -t bookworm-backports qemu-system-arm
+        apt_install -t "$codename-backports" qemu-system-arm
     else
         apt_install qemu-system-arm
     fi
