@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checked by tools (issue 15): Miri where the unsafe code is, AddressSanitizer
-# (with LeakSanitizer) over the POSIX suites, ThreadSanitizer over the
-# threaded tests. Nightly only; installs what it needs (idempotent). Each
+# (with LeakSanitizer) over the POSIX suites and the C library's unit tests,
+# ThreadSanitizer over the threaded tests. Nightly only; installs what it needs (idempotent). Each
 # tool builds into its own target directory, apart from the normal build.
 #
 # Miri (Stacked Borrows, isolation on):
@@ -64,6 +64,15 @@ mapfile -t suites < <(cd tests/tests && ls posix_*.rs | sed 's/\.rs$//; s/^/--te
 export RUSTFLAGS=-Zsanitizer=address RUSTDOCFLAGS=-Zsanitizer=address
 cargo +nightly test --target "$host" -p evbase-tests "${suites[@]}"
 cargo +nightly test --target "$host" -p evbase-posix --lib
+# The C face's pointer handling: evbase-libevent's own tests (the programs
+# and libevent's suite link the library with gcc, uninstrumented). One of
+# them checks that an overflowing calloc answers NULL, as glibc's does; two
+# leak their shared state on purpose (Box::leak), suppressed by name.
+say "asan: evbase-libevent's unit tests"
+printf '%s\n' 'leak:cross_thread_add_is_applied_by_the_running_loop' \
+    'leak:event_base_free_from_its_own_callback_is_refused' >"$tools_dir/lsan.supp"
+ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 LSAN_OPTIONS="suppressions=$tools_dir/lsan.supp" \
+    cargo +nightly test --target "$host" -p evbase-libevent --lib --test debug_mode
 unset RUSTFLAGS RUSTDOCFLAGS
 
 # --- ThreadSanitizer over the threaded tests ------------------------------
