@@ -67,6 +67,8 @@ while IFS=$'\t' read -r name _; do pkgs+=(-p "$name"); done <<<"$published"
 # earlier run left there: a stale evbase-core failed the verification of
 # the others. Our crates never come from a registry, so those copies go.
 rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/evbase-* "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/*/evbase-*
+# The same for the .crate files of an earlier run in the target directory.
+rm -rf "$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/package"
 # tests/ stay out of the packages (they are the repository's; evbase-libevent's
 # need libevent's source tree), so cargo says it drops those test targets.
 cargo package --allow-dirty "${pkgs[@]}" 2>&1 \
