@@ -195,29 +195,10 @@ mod tests {
     use crate::Fixed;
     #[cfg(feature = "alloc")]
     use crate::Growable;
+    use crate::test_support::{max_ops, proptest_config};
     use proptest::prelude::*;
     use std::collections::BTreeMap;
     use std::vec::Vec;
-
-    /// Proptest's settings for this module: its defaults natively; under
-    /// Miri (an interpreter, ~1000x slower) a handful of cases and no
-    /// failure-persistence file, which Miri's isolation cannot look up.
-    fn proptest_config() -> ProptestConfig {
-        if cfg!(miri) {
-            ProptestConfig {
-                cases: 4,
-                failure_persistence: None,
-                ..ProptestConfig::default()
-            }
-        } else {
-            ProptestConfig::default()
-        }
-    }
-
-    /// Longest operation sequence per case: `native`, a tenth under Miri.
-    const fn max_ops(native: usize) -> usize {
-        if cfg!(miri) { native / 10 } else { native }
-    }
 
     const R: What = What::READ;
     const W: What = What::WRITE;

@@ -240,24 +240,10 @@ pub fn select_method<'m>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::proptest_config;
     use proptest::prelude::*;
     use std::string::String;
     use std::vec::Vec;
-
-    /// Proptest's settings for this module: its defaults natively; under
-    /// Miri (an interpreter, ~1000x slower) a handful of cases and no
-    /// failure-persistence file, which Miri's isolation cannot look up.
-    fn proptest_config() -> ProptestConfig {
-        if cfg!(miri) {
-            ProptestConfig {
-                cases: 4,
-                failure_persistence: None,
-                ..ProptestConfig::default()
-            }
-        } else {
-            ProptestConfig::default()
-        }
-    }
 
     const NAMES: [&str; 9] = [
         "evport", "kqueue", "epoll", "devpoll", "poll", "select", "win32", "wepoll", "iocp",

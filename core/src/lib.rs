@@ -139,6 +139,8 @@ mod run;
 pub mod sim;
 mod slab;
 mod storage;
+#[cfg(test)]
+mod test_support;
 mod time;
 mod timers;
 
