@@ -42,11 +42,6 @@ export CARGO_TARGET_DIR=${CROSS_TARGET_DIR:-target}/cross
 # Exact names (--exact): the simulated suite's cases of the same names run.
 skips=(--exact --skip select::many_events --skip select::many_events_slow_add
     --skip select::scale_9900_socketpairs)
-# KNOWN FAILURE, left out until fixed: the POSIX suites' event_pending
-# asserts that a 500 ms timer's wall-clock expiry is at most 500 ms after
-# the cached wall time read before it; under qemu it is 500.026 ms on every
-# run (natively 500.00007 ms, about one run in six). Remove with the fix.
-skips+=(--skip event_pending)
 # The suites with libtest's harness (the signal and fork tests have their
 # own, which takes no filters).
 mapfile -t suites < <(cd tests/tests && ls sim*.rs posix_*.rs | sed 's/\.rs$//' \
