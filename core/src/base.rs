@@ -10,6 +10,7 @@ use crate::fdmap::HandleMap;
 use crate::platform::{Backend, Platform};
 use crate::slab::Slab;
 use crate::timers::Timers;
+use crate::watch::Watchers;
 use crate::{
     ActiveQueues, BaseFlags, Changelist, Config, DispatchLimits, Error, EventId, Features, Instant, Method, Rejection,
     SelectionReport, Storage, What, config,
@@ -163,6 +164,8 @@ pub struct EventBase<P: Platform, S: Storage> {
     pub(crate) core: Core<P, S>,
     pub(crate) changelist: Changelist<S>,
     pub(crate) backend: P::Backend,
+    /// Prepare and check watchers (`watch.rs`).
+    pub(crate) watchers: Watchers<P, S>,
 }
 
 static NEXT_TAG: Mutex<Cell<u32>> = Mutex::new(Cell::new(1));
@@ -275,6 +278,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             },
             changelist: Changelist::new(),
             backend,
+            watchers: Watchers::new(),
         })
     }
 

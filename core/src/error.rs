@@ -91,6 +91,9 @@ pub enum Error {
     /// The [`EventId`](crate::EventId) names an event that was freed, or
     /// belongs to another base.
     StaleEvent,
+    /// The [`WatchId`](crate::WatchId) names a watcher that was freed, or
+    /// belongs to another base.
+    StaleWatcher,
     /// The flags asked of an event do not go together.
     InvalidFlags {
         /// The flags given.
@@ -148,6 +151,7 @@ impl fmt::Display for Error {
                 write!(f, "the {what} table is full ({limit} entries); use a larger capacity")
             }
             Error::StaleEvent => f.write_str("stale event id: that event was freed or belongs to another base"),
+            Error::StaleWatcher => f.write_str("stale watcher id: that watcher was freed or belongs to another base"),
             Error::InvalidFlags { what, reason } => write!(f, "invalid event flags {what:?}: {reason}"),
             Error::InvalidPriority { priority, npriorities } => {
                 write!(

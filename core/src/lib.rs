@@ -143,6 +143,7 @@ mod storage;
 mod test_support;
 mod time;
 mod timers;
+mod watch;
 
 pub use base::{Count, EventBase, Exit, Memory};
 pub use changelist::{Change, Changelist};
@@ -167,3 +168,6 @@ pub use storage::Growable;
 pub use storage::{Buf, Fixed, QueueHeads, Storage};
 pub use time::{Instant, duration_nanos};
 pub use timers::{CommonTimeout, MAX_COMMON_TIMEOUTS};
+#[cfg(feature = "alloc")]
+pub use watch::BoxedWatch;
+pub use watch::{Phase, WatchCallback, WatchFn, WatchId, WatchKind};

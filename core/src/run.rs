@@ -68,18 +68,19 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 }
                 return Ok(Exit::Done);
             }
-            let counts = self.core.counts;
             let active = self.core.queues.len();
-            let timeout = if active == 0 && !flags.contains(LoopFlags::NONBLOCK) {
-                self.timeout_next()
-            } else {
-                Some(Duration::ZERO)
-            };
-            if !flags.contains(LoopFlags::NO_EXIT_ON_EMPTY) && counts.added == 0 && counts.virtual_ == 0 && active == 0
-            {
+            let timeout = self.wait_for(flags, active);
+            if self.nothing_to_wait_for(flags, active) {
                 return Ok(Exit::NoEvents);
             }
             self.core.queues.promote_later();
+            // Hook: prepare watchers (watch.rs), which may change the wait.
+            let timeout = if self.watchers.any_prepare() {
+                let Some(timeout) = self.prepare_hook(flags, timeout) else { continue };
+                timeout
+            } else {
+                timeout
+            };
             self.core.clear_cache();
             let waited = self
                 .backend
@@ -89,6 +90,10 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             self.changelist.clear();
             waited?;
             self.core.stale_cache();
+            // Hook: check watchers (watch.rs), before any event callback.
+            if self.watchers.any_check() && self.check_hook() {
+                continue;
+            }
             self.drain_inbox();
             self.timeout_process();
             if !self.core.queues.is_empty() {
@@ -100,6 +105,25 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 return Ok(Exit::Done);
             }
         }
+    }
+
+    /// How long the backend may wait: zero if anything is active or under
+    /// `NONBLOCK`, else until the earliest timer (`None`: no timer).
+    #[inline]
+    pub(crate) fn wait_for(&mut self, flags: LoopFlags, active: usize) -> Option<Duration> {
+        if active == 0 && !flags.contains(LoopFlags::NONBLOCK) {
+            self.timeout_next()
+        } else {
+            Some(Duration::ZERO)
+        }
+    }
+
+    /// Whether the loop returns [`Exit::NoEvents`]: nothing pending, nothing
+    /// active, and no `NO_EXIT_ON_EMPTY`.
+    #[inline]
+    pub(crate) fn nothing_to_wait_for(&self, flags: LoopFlags, active: usize) -> bool {
+        let counts = &self.core.counts;
+        !flags.contains(LoopFlags::NO_EXIT_ON_EMPTY) && counts.added == 0 && counts.virtual_ == 0 && active == 0
     }
 
     /// libevent's `event_process_active`: drains the most urgent non-empty

@@ -14,6 +14,9 @@ use crate::{Error, ListHead, Text};
 pub trait Storage: 'static {
     /// The vector type of this flavour.
     type Vec<T>: Buf<T>;
+    /// The vector of prepare and check watchers (`watch.rs`), apart from
+    /// the event tables so that a fixed base sizes it alone.
+    type Watchers<T>: Buf<T>;
     /// The heads of the per-priority active queues: one per priority the
     /// base may use.
     type Heads: QueueHeads;
@@ -82,11 +85,16 @@ pub trait Buf<T>: Default + Deref<Target = [T]> + DerefMut {
 /// allocator. `P` (1 to 256, default 256 as libevent's maximum) is how many
 /// priorities a base may use: each costs an 8-byte queue head inside the
 /// base, so a small firmware base takes `Fixed<16, 4>` and saves 2 KB.
+/// `W` (default 0) is how many prepare and check watchers it may have
+/// ([`EventBase::new_prepare`](crate::EventBase::new_prepare)): each takes
+/// its entry inside the base, so a base that uses none pays nothing but a
+/// length word.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Fixed<const N: usize, const P: usize = 256>;
+pub struct Fixed<const N: usize, const P: usize = 256, const W: usize = 0>;
 
-impl<const N: usize, const P: usize> Storage for Fixed<N, P> {
+impl<const N: usize, const P: usize, const W: usize> Storage for Fixed<N, P, W> {
     type Vec<T> = heapless::Vec<T, N>;
+    type Watchers<T> = heapless::Vec<T, W>;
     type Heads = [ListHead; P];
     const NAME: &'static str = "fixed";
 }
@@ -123,6 +131,7 @@ pub struct Growable;
 #[cfg(feature = "alloc")]
 impl Storage for Growable {
     type Vec<T> = alloc::vec::Vec<T>;
+    type Watchers<T> = alloc::vec::Vec<T>;
     type Heads = [ListHead; 256];
     const NAME: &'static str = "growable";
 }

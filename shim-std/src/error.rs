@@ -120,6 +120,7 @@ impl Error {
                 E::Reentrant | E::EventsActive | E::Finalizing | E::Forked => io::ErrorKind::Other,
                 E::Closed => io::ErrorKind::NotConnected,
                 E::StaleEvent
+                | E::StaleWatcher
                 | E::InvalidFlags { .. }
                 | E::InvalidPriority { .. }
                 | E::InvalidPriorityCount(_)

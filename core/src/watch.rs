@@ -1,0 +1,409 @@
+//! Prepare and check watchers (libevent 2.2's `event2/watch.h`, libev's
+//! `ev_prepare`/`ev_check`): callbacks that run just before the loop waits
+//! and just after it wakes.
+//!
+//! The rules, as [`EventBase::run`] applies them on each iteration:
+//!
+//! - Prepare watchers run on every iteration that goes on to wait, after
+//!   active-later events are moved in, with the wait the loop computed
+//!   ([`Phase::Prepare`]: `None` waits until an event, `Some(ZERO)` when
+//!   events are already active or under [`LoopFlags::NONBLOCK`], as
+//!   libevent's `evwatch_prepare_get_timeout` reports). They do not run on
+//!   an iteration where the loop returns instead (a break or exit already
+//!   requested, nothing pending).
+//! - Check watchers run right after every successful wait, with the cached
+//!   time fresh, before timers expire and before any event callback of the
+//!   iteration (not after a failed wait).
+//! - Several watchers of one phase run in the order they were added.
+//! - A pass runs the watchers that existed when it began: one added from a
+//!   watcher callback first runs on the next pass; one freed (its own
+//!   callback included) runs no more, the rest of the pass goes on.
+//! - Watcher callbacks get the base: they may add, delete and activate
+//!   events, add and free watchers, and stop the loop. What a prepare
+//!   callback changes is honoured before the wait, where libevent waits
+//!   with the timeout it already computed (a defect: an event activated
+//!   there waits for the next wake-up): `loop_break` makes the loop return
+//!   without waiting (and without check watchers, as libev); with nothing
+//!   left pending the loop returns [`Exit::NoEvents`](crate::Exit); else the
+//!   wait is computed again (zero after an activation, shorter for a nearer
+//!   timer). A `loop_break` from a check callback returns before any event
+//!   callback (libevent still runs one); what was activated stays active
+//!   for the next run. `loop_exit` from either lets the iteration's
+//!   callbacks run first, as everywhere.
+//! - `dispatch`/`run` from a watcher callback is [`Error::Reentrant`].
+//!
+//! Storage: one table of [`Storage::Watchers`] entries (on [`Fixed`](crate::Fixed)
+//! its third parameter, 0 by default, so a firmware base that has none pays
+//! one length word); a full table is [`Error::Capacity`]. A base without
+//! watchers pays two counter tests per iteration.
+
+#[cfg(feature = "alloc")]
+use alloc::boxed::Box;
+use core::fmt;
+use core::mem;
+use core::time::Duration;
+
+use crate::run::stop;
+use crate::{Buf, Error, EventBase, LoopFlags, Platform, Storage};
+
+/// A handle to a watcher of one base. Serials are never reused, so once the
+/// watcher is freed, or given to another base, every use is
+/// [`Error::StaleWatcher`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WatchId {
+    serial: u64,
+    base: u32,
+}
+
+/// When a watcher runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WatchKind {
+    /// Just before the loop waits (`evwatch_prepare_new`).
+    Prepare,
+    /// Just after the loop wakes (`evwatch_check_new`).
+    Check,
+}
+
+/// What a watcher callback is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// The loop is about to wait this long (`None`: until an event).
+    Prepare {
+        /// libevent's `evwatch_prepare_get_timeout`.
+        timeout: Option<Duration>,
+    },
+    /// The loop woke up; no event callback of this iteration ran yet.
+    Check,
+}
+
+impl Phase {
+    fn kind(self) -> WatchKind {
+        match self {
+            Phase::Prepare { .. } => WatchKind::Prepare,
+            Phase::Check => WatchKind::Check,
+        }
+    }
+}
+
+/// A plain watcher callback: the base, the watcher, the phase and the user
+/// word given with it. Works without an allocator.
+pub type WatchFn<P, S> = fn(&mut EventBase<P, S>, WatchId, Phase, usize);
+
+/// A boxed closure watcher callback (feature `alloc`).
+#[cfg(feature = "alloc")]
+pub type BoxedWatch<P, S> = Box<dyn FnMut(&mut EventBase<P, S>, WatchId, Phase)>;
+
+/// What runs when a watcher fires.
+pub struct WatchCallback<P: Platform, S: Storage>(Run<P, S>);
+
+enum Run<P: Platform, S: Storage> {
+    Fn(WatchFn<P, S>, usize),
+    #[cfg(feature = "alloc")]
+    Boxed(BoxedWatch<P, S>),
+    /// A closure moved out while it runs.
+    #[cfg(feature = "alloc")]
+    Running,
+}
+
+impl<P: Platform, S: Storage> WatchCallback<P, S> {
+    /// A function and a word handed back to it.
+    pub fn from_fn(f: WatchFn<P, S>, arg: usize) -> Self {
+        WatchCallback(Run::Fn(f, arg))
+    }
+
+    /// A closure.
+    #[cfg(feature = "alloc")]
+    pub fn new(f: impl FnMut(&mut EventBase<P, S>, WatchId, Phase) + 'static) -> Self {
+        WatchCallback(Run::Boxed(Box::new(f)))
+    }
+}
+
+impl<P: Platform, S: Storage> fmt::Debug for WatchCallback<P, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.0 {
+            Run::Fn(..) => "WatchCallback::Fn",
+            #[cfg(feature = "alloc")]
+            Run::Boxed(..) | Run::Running => "WatchCallback::Boxed",
+        })
+    }
+}
+
+/// One watcher.
+pub(crate) struct Watcher<P: Platform, S: Storage> {
+    serial: u64,
+    kind: WatchKind,
+    run: Run<P, S>,
+}
+
+/// The watchers of a base, in the order they were added (serials ascend).
+pub(crate) struct Watchers<P: Platform, S: Storage> {
+    table: S::Watchers<Watcher<P, S>>,
+    /// The serial the next watcher gets (from 1).
+    next: u64,
+    prepares: u32,
+    checks: u32,
+}
+
+impl<P: Platform, S: Storage> Watchers<P, S> {
+    pub(crate) fn new() -> Self {
+        Watchers {
+            table: Default::default(),
+            next: 1,
+            prepares: 0,
+            checks: 0,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn any_prepare(&self) -> bool {
+        self.prepares != 0
+    }
+
+    #[inline]
+    pub(crate) fn any_check(&self) -> bool {
+        self.checks != 0
+    }
+
+    fn count(&mut self, kind: WatchKind) -> &mut u32 {
+        match kind {
+            WatchKind::Prepare => &mut self.prepares,
+            WatchKind::Check => &mut self.checks,
+        }
+    }
+
+    fn find(&self, serial: u64) -> Option<usize> {
+        self.table.binary_search_by_key(&serial, |w| w.serial).ok()
+    }
+
+    /// The first watcher of `kind` after serial `after` and before `end`.
+    fn next_of(&self, kind: WatchKind, after: u64, end: u64) -> Option<usize> {
+        let from = self.table.partition_point(|w| w.serial <= after);
+        let i = from + self.table[from..].iter().position(|w| w.kind == kind)?;
+        (self.table[i].serial < end).then_some(i)
+    }
+}
+
+impl<P: Platform, S: Storage> EventBase<P, S> {
+    /// Adds a watcher that runs just before the loop waits, after those
+    /// added before it (libevent 2.2's `evwatch_prepare_new`). See the rules
+    /// in [`WatchKind`]'s module notes on [`EventBase::run`].
+    ///
+    /// # Errors
+    /// [`Error::Capacity`] when the watcher table is full.
+    pub fn new_prepare(&mut self, callback: WatchCallback<P, S>) -> Result<WatchId, Error> {
+        self.new_watcher(WatchKind::Prepare, callback)
+    }
+
+    /// Adds a watcher that runs just after the loop wakes, before any event
+    /// callback (libevent 2.2's `evwatch_check_new`).
+    ///
+    /// # Errors
+    /// [`Error::Capacity`] when the watcher table is full.
+    pub fn new_check(&mut self, callback: WatchCallback<P, S>) -> Result<WatchId, Error> {
+        self.new_watcher(WatchKind::Check, callback)
+    }
+
+    /// Adds a watcher of `kind`.
+    ///
+    /// # Errors
+    /// [`Error::Capacity`] when the watcher table is full.
+    pub fn new_watcher(&mut self, kind: WatchKind, callback: WatchCallback<P, S>) -> Result<WatchId, Error> {
+        let w = &mut self.watchers;
+        let serial = w.next;
+        w.table.try_push(
+            Watcher {
+                serial,
+                kind,
+                run: callback.0,
+            },
+            &"watcher",
+        )?;
+        w.next += 1;
+        *w.count(kind) += 1;
+        Ok(WatchId {
+            serial,
+            base: self.core.slots.tag(),
+        })
+    }
+
+    /// Removes a watcher and drops its callback (libevent's
+    /// `evwatch_free`); from its own callback too.
+    ///
+    /// # Errors
+    /// [`Error::StaleWatcher`] for a freed or foreign id.
+    pub fn free_watcher(&mut self, id: WatchId) -> Result<(), Error> {
+        let i = self.watcher_index(id)?;
+        let table = &mut self.watchers.table;
+        table[i..].rotate_left(1);
+        let gone = table.pop().expect("the watcher was found");
+        *self.watchers.count(gone.kind) -= 1;
+        Ok(())
+    }
+
+    /// When watcher `id` runs.
+    ///
+    /// # Errors
+    /// [`Error::StaleWatcher`] for a freed or foreign id.
+    pub fn watcher_kind(&self, id: WatchId) -> Result<WatchKind, Error> {
+        Ok(self.watchers.table[self.watcher_index(id)?].kind)
+    }
+
+    /// How many watchers the base has.
+    pub fn num_watchers(&self) -> usize {
+        self.watchers.table.len()
+    }
+
+    fn watcher_index(&self, id: WatchId) -> Result<usize, Error> {
+        if id.base != self.core.slots.tag() {
+            return Err(Error::StaleWatcher);
+        }
+        self.watchers.find(id.serial).ok_or(Error::StaleWatcher)
+    }
+
+    /// Runs the watchers of `phase`'s kind that exist now, in order.
+    fn run_watchers(&mut self, phase: Phase) {
+        let kind = phase.kind();
+        let end = self.watchers.next;
+        let mut after = 0;
+        while let Some(i) = self.watchers.next_of(kind, after, end) {
+            let w = &mut self.watchers.table[i];
+            after = w.serial;
+            let id = WatchId {
+                serial: w.serial,
+                base: self.core.slots.tag(),
+            };
+            match w.run {
+                Run::Fn(f, arg) => f(self, id, phase, arg),
+                #[cfg(feature = "alloc")]
+                Run::Boxed(_) => {
+                    let mut run = mem::replace(&mut w.run, Run::Running);
+                    if let Run::Boxed(f) = &mut run {
+                        f(self, id, phase);
+                    }
+                    // Put back unless it was freed meanwhile.
+                    if let Some(i) = self.watchers.find(after) {
+                        self.watchers.table[i].run = run;
+                    }
+                }
+                #[cfg(feature = "alloc")]
+                Run::Running => {}
+            }
+        }
+    }
+
+    /// The prepare hook of the loop (`run.rs`): runs the prepare watchers
+    /// with the wait `timeout`, then decides the wait again. `None`: the
+    /// loop must go round to its top (a break, or nothing left to wait for).
+    #[cold]
+    pub(crate) fn prepare_hook(&mut self, flags: LoopFlags, timeout: Option<Duration>) -> Option<Option<Duration>> {
+        self.run_watchers(Phase::Prepare { timeout });
+        if self.core.stop & (stop::BREAK | stop::EXIT) != 0 {
+            return None;
+        }
+        let active = self.core.queues.len();
+        if self.nothing_to_wait_for(flags, active) {
+            return None;
+        }
+        self.core.queues.promote_later();
+        // The callbacks may have taken time: the wait counts from now.
+        self.core.clear_cache();
+        Some(self.wait_for(flags, active))
+    }
+
+    /// The check hook of the loop (`run.rs`): runs the check watchers;
+    /// `true` when one asked for a break.
+    #[cold]
+    pub(crate) fn check_hook(&mut self) -> bool {
+        self.run_watchers(Phase::Check);
+        self.core.stop & stop::BREAK != 0
+    }
+}
+
+#[cfg(all(test, feature = "sim"))]
+mod tests {
+    use super::*;
+    use crate::sim::SimPlatform;
+    use crate::{Callback, Exit, Fixed, Source, What};
+
+    type Base = EventBase<SimPlatform, Fixed<8, 4, 2>>;
+
+    fn base() -> Base {
+        Base::new(SimPlatform::new()).unwrap()
+    }
+
+    std::thread_local! {
+        static NOTES: core::cell::RefCell<std::vec::Vec<u64>> = const { core::cell::RefCell::new(std::vec::Vec::new()) };
+    }
+
+    fn nothing(_: &mut Base, _: WatchId, _: Phase, _: usize) {}
+
+    #[test]
+    fn a_full_table_is_capacity_and_changes_nothing() {
+        let mut base = base();
+        base.new_prepare(WatchCallback::from_fn(nothing, 0)).unwrap();
+        let c = base.new_check(WatchCallback::from_fn(nothing, 0)).unwrap();
+        assert_eq!(
+            base.new_check(WatchCallback::from_fn(nothing, 0)),
+            Err(Error::Capacity {
+                what: &"watcher",
+                limit: 2
+            })
+        );
+        assert_eq!(base.num_watchers(), 2);
+        assert_eq!(base.watcher_kind(c), Ok(WatchKind::Check));
+        base.free_watcher(c).unwrap();
+        assert_eq!(base.free_watcher(c), Err(Error::StaleWatcher));
+        assert_eq!(base.watcher_kind(c), Err(Error::StaleWatcher));
+        // The freed place is taken again, under a new id.
+        let again = base.new_check(WatchCallback::from_fn(nothing, 0)).unwrap();
+        assert_ne!(again, c);
+    }
+
+    #[test]
+    fn a_foreign_id_is_stale() {
+        let mut a = base();
+        let mut b = base();
+        let id = a.new_prepare(WatchCallback::from_fn(nothing, 0)).unwrap();
+        assert_eq!(b.free_watcher(id), Err(Error::StaleWatcher));
+        assert_eq!(a.num_watchers(), 1);
+    }
+
+    #[test]
+    fn fixed_storage_without_watchers_refuses_them() {
+        type Small = EventBase<SimPlatform, Fixed<8>>;
+        fn nothing(_: &mut Small, _: WatchId, _: Phase, _: usize) {}
+        let mut base = Small::new(SimPlatform::new()).unwrap();
+        assert_eq!(
+            base.new_prepare(WatchCallback::from_fn(nothing, 0)),
+            Err(Error::Capacity {
+                what: &"watcher",
+                limit: 0
+            })
+        );
+    }
+
+    #[test]
+    fn prepare_and_check_bracket_the_wait_on_fixed_storage() {
+        fn record(base: &mut Base, _: WatchId, phase: Phase, _: usize) {
+            let at = base.now().as_nanos();
+            let tag = match phase {
+                Phase::Prepare { timeout } => {
+                    assert_eq!(timeout, Some(Duration::from_millis(5)));
+                    1
+                }
+                Phase::Check => 2,
+            };
+            NOTES.with(|n| n.borrow_mut().push(tag * 1_000_000_000 + at));
+        }
+        fn fired(_: &mut Base, _: crate::EventId, _: What, _: usize) {}
+        let mut base = base();
+        base.new_prepare(WatchCallback::from_fn(record, 0)).unwrap();
+        base.new_check(WatchCallback::from_fn(record, 0)).unwrap();
+        let ev = base
+            .new_event(Source::None, What::TIMEOUT, Callback::from_fn(fired, 0))
+            .unwrap();
+        base.add(ev, Some(Duration::from_millis(5))).unwrap();
+        assert_eq!(base.dispatch(), Ok(Exit::NoEvents));
+        assert_eq!(NOTES.with(|n| n.take()), [1_000_000_000, 2_005_000_000]);
+    }
+}
