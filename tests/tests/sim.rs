@@ -14,7 +14,8 @@ macro_rules! variant {
             }
             mod fixed {
                 use super::*;
-                evbase_tests::conformance!(SimPlatform, Fixed<256>, $variant);
+                // Room for the watcher cases' eight watchers.
+                evbase_tests::conformance!(SimPlatform, Fixed<256, 256, 8>, $variant);
             }
         }
     };

@@ -9,6 +9,7 @@ pub mod io;
 pub mod loop_control;
 pub mod selection;
 pub mod timers;
+pub mod watch;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -46,7 +47,10 @@ macro_rules! conformance {
             finalize::finalize_cb_invoked, finalize::finalize_within_cb,
             io::simpleread, io::simplewrite, io::multiple, io::persistent, io::combined, io::event_base_new,
             io::simpleclose, io::et,
-            selection::methods, selection::base_features
+            selection::methods, selection::base_features,
+            watch::callback_ordering, watch::timeout_unavailable, watch::watch_zero_wait,
+            watch::watch_added_and_freed_inside, watch::watch_break_in_prepare, watch::watch_break_in_check,
+            watch::watch_prepare_changes_the_wait, watch::watch_bad_reentrant, watch::watch_stale_id
         );
     };
     (@cases $platform:ty, $storage:ty, $variant:expr; $($module:ident :: $case:ident),* $(,)?) => {
