@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use evbase_core::{
-    Callback, Config, Error as CoreError, EventId, Exit, Growable, LoopFlags, Method, Platform, SelectionReport,
-    Source, What,
+    Callback, Config, Error as CoreError, EventId, Exit, Growable, LoopFlags, Method, Phase, Platform,
+    SelectionReport, Source, WatchCallback, WatchId, What,
 };
 
 use crate::platform::{OsPlatform, Shared, SysPlatform};
@@ -512,6 +512,49 @@ pub trait BaseExt: sealed::Sealed {
         period: Duration,
         callback: impl FnMut(&mut CoreBase, EventId, What) + 'static,
     ) -> Result<EventId>;
+
+    /// Adds a prepare watcher (libevent 2.2's `evwatch_prepare_new`): the
+    /// closure runs just before each wait of the loop, after the prepare
+    /// watchers added before it, with the wait the loop is about to make
+    /// (`None`: until an event). Free it with
+    /// [`free_watcher`](evbase_core::EventBase::free_watcher); the rules
+    /// (what a watcher may do, when it does not run) are those of
+    /// [`evbase_core::EventBase::new_prepare`].
+    ///
+    /// # Errors
+    /// [`Error::Capacity`](evbase_core::Error::Capacity) when the watcher
+    /// table cannot grow.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use evbase_std::prelude::*;
+    ///
+    /// let mut base = EventBase::new()?;
+    /// // Time spent waiting: from each prepare to the check after it.
+    /// let waited = std::rc::Rc::new(std::cell::Cell::new(Duration::ZERO));
+    /// let since = std::rc::Rc::new(std::cell::Cell::new(None::<Instant>));
+    /// let s = since.clone();
+    /// let prepare = base.prepare(move |_, timeout| {
+    ///     assert!(timeout.is_some(), "a timer is pending");
+    ///     s.set(Some(Instant::now()));
+    /// })?;
+    /// let w = waited.clone();
+    /// base.check(move |_| w.set(w.get() + since.get().unwrap().elapsed()))?;
+    /// base.once_after(Duration::from_millis(20), |_, _, _| {})?;
+    /// assert_eq!(base.dispatch()?, Exit::NoEvents);
+    /// assert!(waited.get() >= Duration::from_millis(19));
+    /// base.free_watcher(prepare)?;
+    /// # Ok::<(), evbase_std::Error>(())
+    /// ```
+    fn prepare(&mut self, callback: impl FnMut(&mut CoreBase, Option<Duration>) + 'static) -> Result<WatchId>;
+
+    /// Adds a check watcher (libevent 2.2's `evwatch_check_new`): the
+    /// closure runs just after each wait of the loop, before any event
+    /// callback of that iteration. Example: [`prepare`](Self::prepare).
+    ///
+    /// # Errors
+    /// As [`prepare`](Self::prepare).
+    fn check(&mut self, callback: impl FnMut(&mut CoreBase) + 'static) -> Result<WatchId>;
 }
 
 mod sealed {
@@ -562,5 +605,17 @@ impl BaseExt for CoreBase {
         callback: impl FnMut(&mut CoreBase, EventId, What) + 'static,
     ) -> Result<EventId> {
         Ok(self.add_new(Source::None, What::PERSIST, Some(period), Callback::new(callback))?)
+    }
+
+    fn prepare(&mut self, mut callback: impl FnMut(&mut CoreBase, Option<Duration>) + 'static) -> Result<WatchId> {
+        Ok(self.new_prepare(WatchCallback::new(move |base, _, phase| {
+            if let Phase::Prepare { timeout } = phase {
+                callback(base, timeout);
+            }
+        }))?)
+    }
+
+    fn check(&mut self, mut callback: impl FnMut(&mut CoreBase) + 'static) -> Result<WatchId> {
+        Ok(self.new_check(WatchCallback::new(move |base, _, _| callback(base)))?)
     }
 }

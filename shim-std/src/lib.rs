@@ -80,7 +80,7 @@ pub use source::raw_socket;
 pub use evbase_core;
 pub use evbase_core::{
     BaseFlags, CommonTimeout, Config, Count, DispatchLimits, EventId, EventInfo, Exit, Features, Instant, LoopFlags,
-    Method, Pending, Source, What,
+    Method, Pending, Phase, Source, WatchId, WatchKind, What,
 };
 
 /// `SIGINT` (Ctrl-C): 2 on every Unix, and on Windows, where the console's
