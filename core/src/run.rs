@@ -76,7 +76,9 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             self.core.queues.promote_later();
             // Hook: prepare watchers (watch.rs), which may change the wait.
             let timeout = if self.watchers.any_prepare() {
-                let Some(timeout) = self.prepare_hook(flags, timeout) else { continue };
+                let Some(timeout) = self.prepare_hook(flags, timeout) else {
+                    continue;
+                };
                 timeout
             } else {
                 timeout

@@ -38,6 +38,7 @@ pub(crate) enum CrossOp {
     ActiveLater(*mut Event, i16),
     RemoveTimer(*mut Event),
     Exit(Option<Duration>),
+    FreeWatcher(evbase_core::WatchId),
 }
 
 /// The queue of [`CrossOp`]s; the base counts how many were queued and
@@ -391,6 +392,9 @@ fn apply_cross(cbase: &CBase, core: &mut CoreBase) {
             }
             CrossOp::Exit(after) => {
                 let _ = core.loop_exit(after);
+            }
+            CrossOp::FreeWatcher(id) => {
+                let _ = core.free_watcher(id);
             }
         }
         // Counted under the queue's lock, so that a waiter between its

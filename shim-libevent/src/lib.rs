@@ -36,3 +36,4 @@ mod loop_api;
 mod mm;
 mod threads;
 mod util;
+mod watch;

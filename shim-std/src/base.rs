@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use evbase_core::{
-    Callback, Config, Error as CoreError, EventId, Exit, Growable, LoopFlags, Method, Phase, Platform,
-    SelectionReport, Source, WatchCallback, WatchId, What,
+    Callback, Config, Error as CoreError, EventId, Exit, Growable, LoopFlags, Method, Phase, Platform, SelectionReport,
+    Source, WatchCallback, WatchId, What,
 };
 
 use crate::platform::{OsPlatform, Shared, SysPlatform};

@@ -50,10 +50,14 @@ pub fn callback_ordering<P: TestPlatform, S: Storage>(variant: &str) {
     // The cached time at the first prepare and at the last check.
     let times = log();
     let (t1, t2) = (times.clone(), times.clone());
-    base.new_prepare(WatchCallback::<P, S>::new(move |b, _, _| t1.borrow_mut().push(("prepare", b.now()))))
-        .unwrap();
-    base.new_check(WatchCallback::<P, S>::new(move |b, _, _| t2.borrow_mut().push(("check", b.now()))))
-        .unwrap();
+    base.new_prepare(WatchCallback::<P, S>::new(move |b, _, _| {
+        t1.borrow_mut().push(("prepare", b.now()))
+    }))
+    .unwrap();
+    base.new_check(WatchCallback::<P, S>::new(move |b, _, _| {
+        t2.borrow_mut().push(("check", b.now()))
+    }))
+    .unwrap();
     let second = Duration::from_secs(1);
 
     for iteration in 0..2 {
@@ -71,8 +75,15 @@ pub fn callback_ordering<P: TestPlatform, S: Storage>(variant: &str) {
                 let (start, end) = (times[0].1, times[times.len() - 1].1);
                 // The prepare read the clock a little after the add on a
                 // real clock; the simulated one stands still.
-                let slack = if P::TOLERANCE.is_zero() { Duration::ZERO } else { Duration::from_millis(1) };
-                assert!(end.saturating_since(start) + slack >= second, "the timer fired before 1 s passed");
+                let slack = if P::TOLERANCE.is_zero() {
+                    Duration::ZERO
+                } else {
+                    Duration::from_millis(1)
+                };
+                assert!(
+                    end.saturating_since(start) + slack >= second,
+                    "the timer fired before 1 s passed"
+                );
                 assert!(b.now() >= end);
             }),
         )
@@ -85,7 +96,7 @@ pub fn callback_ordering<P: TestPlatform, S: Storage>(variant: &str) {
         let per_pass = if iteration == 0 { 4 } else { 2 };
         // The sim wakes exactly at the deadline: one pass. A real clock may
         // wake a little early and go round again: passes of the same shape.
-        assert!(!passes.is_empty() && passes.len() % per_pass == 0, "{seen:?}");
+        assert!(!passes.is_empty() && passes.len().is_multiple_of(per_pass), "{seen:?}");
         if P::TOLERANCE.is_zero() {
             assert_eq!(passes.len(), per_pass, "{seen:?}");
         }
@@ -164,13 +175,17 @@ pub fn watch_zero_wait<P: TestPlatform, S: Storage>(variant: &str) {
     let seen = log();
     base.new_prepare(logger(&seen, 1)).unwrap();
     base.new_check(logger(&seen, 1)).unwrap();
-    let timer = base.new_event(Source::None, What::TIMEOUT, event_logger(&seen, 0)).unwrap();
+    let timer = base
+        .new_event(Source::None, What::TIMEOUT, event_logger(&seen, 0))
+        .unwrap();
     base.add(timer, Some(Duration::from_secs(3600))).unwrap();
     assert_eq!(base.run(LoopFlags::NONBLOCK), Ok(Exit::Done));
     assert_eq!(*seen.borrow(), [Seen::Prepare(1, Some(Duration::ZERO)), Seen::Check(1)]);
 
     seen.borrow_mut().clear();
-    let user = base.new_event(Source::None, What::empty(), event_logger(&seen, 1)).unwrap();
+    let user = base
+        .new_event(Source::None, What::empty(), event_logger(&seen, 1))
+        .unwrap();
     base.active(user, What::empty(), 1).unwrap();
     assert_eq!(base.run(LoopFlags::ONCE), Ok(Exit::Done));
     assert_eq!(
@@ -192,7 +207,9 @@ pub fn watch_added_and_freed_inside<P: TestPlatform, S: Storage>(variant: &str) 
     let first = base
         .new_prepare(WatchCallback::<P, S>::new(move |b, me, phase| {
             s.borrow_mut().push(Seen::Prepare(1, None));
-            let Phase::Prepare { .. } = phase else { panic!("a prepare watcher") };
+            let Phase::Prepare { .. } = phase else {
+                panic!("a prepare watcher")
+            };
             let two = i.borrow()[0];
             b.free_watcher(two).unwrap();
             b.free_watcher(me).unwrap();
@@ -229,7 +246,7 @@ pub fn watch_added_and_freed_inside<P: TestPlatform, S: Storage>(variant: &str) 
     assert_eq!(tags[..2], [1, 3], "{tags:?}");
     let later = &tags[2..];
     assert!(
-        !later.is_empty() && later.len() % 2 == 0 && later.chunks(2).all(|p| p == [3, 4]),
+        !later.is_empty() && later.len().is_multiple_of(2) && later.chunks(2).all(|p| p == [3, 4]),
         "{tags:?}"
     );
     assert_eq!(base.free_watcher(first), Err(Error::StaleWatcher));
@@ -249,7 +266,9 @@ pub fn watch_break_in_prepare<P: TestPlatform, S: Storage>(variant: &str) {
     }))
     .unwrap();
     base.new_check(logger(&seen, 1)).unwrap();
-    let timer = base.new_event(Source::None, What::TIMEOUT, event_logger(&seen, 0)).unwrap();
+    let timer = base
+        .new_event(Source::None, What::TIMEOUT, event_logger(&seen, 0))
+        .unwrap();
     base.add(timer, Some(Duration::from_secs(3600))).unwrap();
     let start = base.gettime_monotonic();
     assert_eq!(base.dispatch(), Ok(Exit::Done));
@@ -271,7 +290,9 @@ pub fn watch_break_in_check<P: TestPlatform, S: Storage>(variant: &str) {
             b.loop_break();
         }))
         .unwrap();
-    let user = base.new_event(Source::None, What::empty(), event_logger(&seen, 1)).unwrap();
+    let user = base
+        .new_event(Source::None, What::empty(), event_logger(&seen, 1))
+        .unwrap();
     base.active(user, What::empty(), 1).unwrap();
     assert_eq!(base.dispatch(), Ok(Exit::Done));
     assert!(base.got_break());
@@ -290,16 +311,24 @@ pub fn watch_break_in_check<P: TestPlatform, S: Storage>(variant: &str) {
 pub fn watch_prepare_changes_the_wait<P: TestPlatform, S: Storage>(variant: &str) {
     let mut base = new_base::<P, S>(variant);
     let seen = log();
-    let far = base.new_event(Source::None, What::TIMEOUT, event_logger(&seen, 9)).unwrap();
+    let far = base
+        .new_event(Source::None, What::TIMEOUT, event_logger(&seen, 9))
+        .unwrap();
     base.add(far, Some(Duration::from_secs(3600))).unwrap();
-    let user = base.new_event(Source::None, What::empty(), event_logger(&seen, 1)).unwrap();
-    let near = base.new_event(Source::None, What::TIMEOUT, event_logger(&seen, 2)).unwrap();
+    let user = base
+        .new_event(Source::None, What::empty(), event_logger(&seen, 1))
+        .unwrap();
+    let near = base
+        .new_event(Source::None, What::TIMEOUT, event_logger(&seen, 2))
+        .unwrap();
     let s = seen.clone();
     // One step per stage, each taken once the previous one's event ran
     // (a real clock may go round an extra time while the near timer waits).
     let mut stage = 0;
     base.new_prepare(WatchCallback::<P, S>::new(move |b, _, phase| {
-        let Phase::Prepare { timeout } = phase else { panic!("a prepare watcher") };
+        let Phase::Prepare { timeout } = phase else {
+            panic!("a prepare watcher")
+        };
         let last = s.borrow().last().copied();
         s.borrow_mut().push(Seen::Prepare(stage, timeout));
         match (stage, last) {
@@ -327,7 +356,10 @@ pub fn watch_prepare_changes_the_wait<P: TestPlatform, S: Storage>(variant: &str
         assert_eq!(seen.len(), 5, "{seen:?}");
         assert_eq!(took, Duration::from_millis(20));
     }
-    assert!(took >= Duration::from_millis(20) && took < Duration::from_secs(60), "took {took:?}");
+    assert!(
+        took >= Duration::from_millis(20) && took < Duration::from_secs(60),
+        "took {took:?}"
+    );
 }
 
 /// A watcher callback that calls `dispatch` gets [`Error::Reentrant`]; the
@@ -336,14 +368,21 @@ pub fn watch_bad_reentrant<P: TestPlatform, S: Storage>(variant: &str) {
     let mut base = new_base::<P, S>(variant);
     let results = log();
     let (r1, r2) = (results.clone(), results.clone());
-    base.new_prepare(WatchCallback::<P, S>::new(move |b, _, _| r1.borrow_mut().push(b.dispatch())))
-        .unwrap();
-    base.new_check(WatchCallback::<P, S>::new(move |b, _, _| r2.borrow_mut().push(b.run(LoopFlags::ONCE))))
-        .unwrap();
+    base.new_prepare(WatchCallback::<P, S>::new(move |b, _, _| {
+        r1.borrow_mut().push(b.dispatch())
+    }))
+    .unwrap();
+    base.new_check(WatchCallback::<P, S>::new(move |b, _, _| {
+        r2.borrow_mut().push(b.run(LoopFlags::ONCE))
+    }))
+    .unwrap();
     base.loop_exit(Some(Duration::from_millis(10))).unwrap();
     assert_eq!(base.dispatch(), Ok(Exit::Done));
     let results = results.borrow();
-    assert!(results.len() >= 2 && results.iter().all(|r| *r == Err(Error::Reentrant)), "{results:?}");
+    assert!(
+        results.len() >= 2 && results.iter().all(|r| *r == Err(Error::Reentrant)),
+        "{results:?}"
+    );
 }
 
 /// Freeing a watcher twice, or on another base, is [`Error::StaleWatcher`]
