@@ -49,11 +49,14 @@
 //!    (zero if anything is active, else until the earliest timer); return
 //!    [`Exit::NoEvents`] when nothing is pending or active (unless
 //!    `NO_EXIT_ON_EMPTY`); move active-later events in.
-//! 3. Hand the changelist to the backend and wait; readiness activates the
+//! 3. Run the prepare watchers ([`EventBase::new_prepare`]) with that wait;
+//!    after them, return on a break, or decide the wait again. Hand the
+//!    changelist to the backend and wait; readiness activates the
 //!    events on each handle (most recently added first) and signal events
 //!    with their delivery count.
 //! 4. Mark the cached time stale (the batch's first read refills it; none
-//!    with `NO_CACHE_TIME`), apply remote
+//!    with `NO_CACHE_TIME`), run the check watchers
+//!    ([`EventBase::new_check`]; a break returns here), apply remote
 //!    operations, expire due timers (`TIMEOUT` is ORed into an existing
 //!    activation, never replacing it).
 //! 5. Run the most urgent non-empty priority queue: non-persistent events
@@ -103,6 +106,10 @@
 //!   number of priorities clamps events beyond the new range.
 //! - A persistent event whose timeout fires keeps its handle registered
 //!   (libevent unregisters and re-registers it, two system calls).
+//! - Prepare and check watchers (libevent 2.2): what a prepare watcher
+//!   changes counts before the wait; a break from a check watcher comes
+//!   before any event callback; watchers made or freed from a watcher
+//!   callback take effect from the next pass (see [`WatchKind`]).
 //! - Common timeouts are typed handles ([`CommonTimeout`]), not magic
 //!   `timeval`s.
 //!

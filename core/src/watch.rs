@@ -2,40 +2,7 @@
 //! `ev_prepare`/`ev_check`): callbacks that run just before the loop waits
 //! and just after it wakes.
 //!
-//! The rules, as [`EventBase::run`] applies them on each iteration:
-//!
-//! - Prepare watchers run on every iteration that goes on to wait, after
-//!   active-later events are moved in, with the wait the loop computed
-//!   ([`Phase::Prepare`]: `None` waits until an event, `Some(ZERO)` when
-//!   events are already active or under [`LoopFlags::NONBLOCK`], as
-//!   libevent's `evwatch_prepare_get_timeout` reports). They do not run on
-//!   an iteration where the loop returns instead (a break or exit already
-//!   requested, nothing pending).
-//! - Check watchers run right after every successful wait, with the cached
-//!   time fresh, before timers expire and before any event callback of the
-//!   iteration (not after a failed wait).
-//! - Several watchers of one phase run in the order they were added.
-//! - A pass runs the watchers that existed when it began: one added from a
-//!   watcher callback first runs on the next pass; one freed (its own
-//!   callback included) runs no more, the rest of the pass goes on.
-//! - Watcher callbacks get the base: they may add, delete and activate
-//!   events, add and free watchers, and stop the loop. What a prepare
-//!   callback changes is honoured before the wait, where libevent waits
-//!   with the timeout it already computed (a defect: an event activated
-//!   there waits for the next wake-up): `loop_break` makes the loop return
-//!   without waiting (and without check watchers, as libev); with nothing
-//!   left pending the loop returns [`Exit::NoEvents`](crate::Exit); else the
-//!   wait is computed again (zero after an activation, shorter for a nearer
-//!   timer). A `loop_break` from a check callback returns before any event
-//!   callback (libevent still runs one); what was activated stays active
-//!   for the next run. `loop_exit` from either lets the iteration's
-//!   callbacks run first, as everywhere.
-//! - `dispatch`/`run` from a watcher callback is [`Error::Reentrant`].
-//!
-//! Storage: one table of [`Storage::Watchers`] entries (on [`Fixed`](crate::Fixed)
-//! its third parameter, 0 by default, so a firmware base that has none pays
-//! one length word); a full table is [`Error::Capacity`]. A base without
-//! watchers pays two counter tests per iteration.
+//! The rules are documented on [`WatchKind`].
 
 #[cfg(feature = "alloc")]
 use alloc::boxed::Box;
@@ -55,7 +22,42 @@ pub struct WatchId {
     base: u32,
 }
 
-/// When a watcher runs.
+/// When a watcher runs, and the rules [`EventBase::run`] applies to them on
+/// each iteration:
+///
+/// - Prepare watchers run on every iteration that goes on to wait, after
+///   active-later events are moved in, with the wait the loop computed
+///   ([`Phase::Prepare`]: `None` waits until an event, `Some(ZERO)` when
+///   events are already active or under [`LoopFlags::NONBLOCK`], as
+///   libevent's `evwatch_prepare_get_timeout` answers in its code, where
+///   its header promises no timeout under `NONBLOCK`). They do not run on
+///   an iteration where the loop returns instead (a break or exit already
+///   requested, nothing pending).
+/// - Check watchers run right after every successful wait, with the cached
+///   time fresh, before timers expire and before any event callback of the
+///   iteration (not after a failed wait).
+/// - Several watchers of one phase run in the order they were added.
+/// - A pass runs the watchers that existed when it began: one added from a
+///   watcher callback first runs on the next pass; one freed (its own
+///   callback included) runs no more, the rest of the pass goes on.
+/// - Watcher callbacks get the base: they may add, delete and activate
+///   events, add and free watchers, and stop the loop. What a prepare
+///   callback changes is honoured before the wait, where libevent waits
+///   with the timeout it already computed (a defect: an event activated
+///   there waits for the next wake-up): `loop_break` makes the loop return
+///   without waiting (and without check watchers, as libev); with nothing
+///   left pending the loop returns [`Exit::NoEvents`](crate::Exit); else the
+///   wait is computed again (zero after an activation, shorter for a nearer
+///   timer). A `loop_break` from a check callback returns before any event
+///   callback (libevent still runs one); what was activated stays active
+///   for the next run. `loop_exit` from either lets the iteration's
+///   callbacks run first, as everywhere.
+/// - `dispatch`/`run` from a watcher callback is [`Error::Reentrant`].
+///
+/// Storage: one table of [`Storage::Watchers`] entries (on [`Fixed`](crate::Fixed)
+/// its third parameter, 0 by default, so a firmware base that has none pays
+/// one length word); a full table is [`Error::Capacity`]. A base without
+/// watchers pays two counter tests per iteration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WatchKind {
     /// Just before the loop waits (`evwatch_prepare_new`).
@@ -185,8 +187,8 @@ impl<P: Platform, S: Storage> Watchers<P, S> {
 
 impl<P: Platform, S: Storage> EventBase<P, S> {
     /// Adds a watcher that runs just before the loop waits, after those
-    /// added before it (libevent 2.2's `evwatch_prepare_new`). See the rules
-    /// in [`WatchKind`]'s module notes on [`EventBase::run`].
+    /// added before it (libevent 2.2's `evwatch_prepare_new`). The rules
+    /// (what a watcher may do, when it does not run) are on [`WatchKind`].
     ///
     /// # Errors
     /// [`Error::Capacity`] when the watcher table is full.
