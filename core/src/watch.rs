@@ -7,6 +7,7 @@
 #[cfg(feature = "alloc")]
 use alloc::boxed::Box;
 use core::fmt;
+#[cfg(feature = "alloc")]
 use core::mem;
 use core::time::Duration;
 

@@ -4,7 +4,8 @@
 //! A ring of socket pairs passes bytes around, as the pipe-chain benchmark
 //! does: each persistent read event re-arms its own timeout from its
 //! callback, churns a timer (del + add) and activates a user event by
-//! hand; callbacks are both plain functions and closures. Once the tables
+//! hand; callbacks are both plain functions and closures, and a prepare
+//! (plain) and a check (closure) watcher run on every iteration. Once the tables
 //! have grown to fit, a counting allocator must see nothing more.
 #![cfg(unix)]
 
@@ -13,7 +14,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use evbase_core::{Callback, EventBase, EventId, Growable, Source, What};
+use evbase_core::{Callback, EventBase, EventId, Growable, Phase, Source, WatchCallback, WatchId, What};
 use evbase_posix::PosixPlatform;
 use evbase_tests::posix::{VARIANTS, close, recv, send};
 use evbase_tests::{TestPlatform, new_base};
@@ -84,6 +85,18 @@ struct Ring {
     passed: Cell<usize>,
     stop_at: Cell<usize>,
     user_runs: Cell<usize>,
+    /// Prepare and check watcher runs.
+    prepares: Cell<usize>,
+    checks: Cell<usize>,
+}
+
+fn prepare_fn(_: &mut Base, _: WatchId, phase: Phase, _: usize) {
+    assert!(matches!(phase, Phase::Prepare { .. }));
+    RING.with(|r| {
+        let ring = r.borrow();
+        let ring = ring.as_ref().unwrap();
+        ring.prepares.set(ring.prepares.get() + 1);
+    });
 }
 
 /// One hop: read a byte from pair `i`, write one into pair `i + 1`,
@@ -132,6 +145,8 @@ fn steady_state_allocates_nothing(variant: &str) {
         passed: Cell::new(0),
         stop_at: Cell::new(0),
         user_runs: Cell::new(0),
+        prepares: Cell::new(0),
+        checks: Cell::new(0),
     });
     RING.with(|r| *r.borrow_mut() = Some(ring.clone()));
     let timer = base
@@ -145,6 +160,12 @@ fn steady_state_allocates_nothing(variant: &str) {
             Callback::new(move |_, _, _| counted.user_runs.set(counted.user_runs.get() + 1)),
         )
         .unwrap();
+    base.new_prepare(WatchCallback::from_fn(prepare_fn, 0)).unwrap();
+    let watched = ring.clone();
+    base.new_check(WatchCallback::new(move |_, _, _| {
+        watched.checks.set(watched.checks.get() + 1)
+    }))
+    .unwrap();
     ring.timer.set(Some(timer));
     ring.user.set(Some(user));
     base.add(timer, Some(LONG)).unwrap();
@@ -169,6 +190,7 @@ fn steady_state_allocates_nothing(variant: &str) {
     ring.stop_at.set(500);
     base.dispatch().unwrap();
     let before = (ring.passed.get(), ring.user_runs.get());
+    let watched_before = (ring.prepares.get(), ring.checks.get());
 
     ring.stop_at.set(before.0 + 5000);
     let allocations = allocations_in(|| {
@@ -176,6 +198,13 @@ fn steady_state_allocates_nothing(variant: &str) {
     });
     assert!(ring.passed.get() >= before.0 + 5000, "{variant}: the ring stalled");
     assert!(ring.user_runs.get() > before.1, "{variant}: the user event never ran");
+    let iterations = ring.prepares.get() - watched_before.0;
+    assert!(iterations > 0, "{variant}: the prepare watcher never ran");
+    assert_eq!(
+        ring.checks.get() - watched_before.1,
+        iterations,
+        "{variant}: one check per prepare"
+    );
     assert_eq!(
         allocations, 0,
         "{variant}: {allocations} allocations in 5000 steady-state hops"
