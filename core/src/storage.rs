@@ -17,6 +17,9 @@ pub trait Storage: 'static {
     /// The vector of prepare and check watchers (`watch.rs`), apart from
     /// the event tables so that a fixed base sizes it alone.
     type Watchers<T>: Buf<T>;
+    /// How many watchers `Watchers` holds at most: at 0 the loop's watcher
+    /// hooks compile away.
+    const MAX_WATCHERS: usize;
     /// The heads of the per-priority active queues: one per priority the
     /// base may use.
     type Heads: QueueHeads;
@@ -95,6 +98,7 @@ pub struct Fixed<const N: usize, const P: usize = 256, const W: usize = 0>;
 impl<const N: usize, const P: usize, const W: usize> Storage for Fixed<N, P, W> {
     type Vec<T> = heapless::Vec<T, N>;
     type Watchers<T> = heapless::Vec<T, W>;
+    const MAX_WATCHERS: usize = W;
     type Heads = [ListHead; P];
     const NAME: &'static str = "fixed";
 }
@@ -132,6 +136,7 @@ pub struct Growable;
 impl Storage for Growable {
     type Vec<T> = alloc::vec::Vec<T>;
     type Watchers<T> = alloc::vec::Vec<T>;
+    const MAX_WATCHERS: usize = usize::MAX;
     type Heads = [ListHead; 256];
     const NAME: &'static str = "growable";
 }

@@ -157,14 +157,16 @@ impl<P: Platform, S: Storage> Watchers<P, S> {
         }
     }
 
+    // Constant false on storage without room for watchers: the hooks and
+    // everything they call are left out of the binary.
     #[inline]
     pub(crate) fn any_prepare(&self) -> bool {
-        self.prepares != 0
+        S::MAX_WATCHERS != 0 && self.prepares != 0
     }
 
     #[inline]
     pub(crate) fn any_check(&self) -> bool {
-        self.checks != 0
+        S::MAX_WATCHERS != 0 && self.checks != 0
     }
 
     fn count(&mut self, kind: WatchKind) -> &mut u32 {
