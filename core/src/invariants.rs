@@ -69,7 +69,8 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// - each pending change of the changelist is indexed, not a no-op, and
     ///   leads to the fd's current interest;
     /// - the added count is the number of queue memberships of user events,
-    ///   and no high-water mark is below its count.
+    ///   and no high-water mark is below its count;
+    /// - the watchers are in the order added, and counted by kind.
     ///
     /// # Errors
     /// The first [`Violation`] found.
@@ -80,7 +81,8 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         self.check_active_queues()?;
         self.check_handles()?;
         self.check_changelist()?;
-        self.check_counts()
+        self.check_counts()?;
+        self.watchers.check()
     }
 
     fn check_slots(&self) -> Result<(), Violation> {

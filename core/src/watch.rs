@@ -12,7 +12,7 @@ use core::mem;
 use core::time::Duration;
 
 use crate::run::stop;
-use crate::{Buf, Error, EventBase, LoopFlags, Platform, Storage};
+use crate::{Buf, Error, EventBase, LoopFlags, Platform, Storage, Violation};
 
 /// A handle to a watcher of one base. Serials are never reused, so once the
 /// watcher is freed, or given to another base, every use is
@@ -174,6 +174,22 @@ impl<P: Platform, S: Storage> Watchers<P, S> {
             WatchKind::Prepare => &mut self.prepares,
             WatchKind::Check => &mut self.checks,
         }
+    }
+
+    /// [`EventBase::check_invariants`]' part: serials ascend below `next`,
+    /// and the counts by kind match the table.
+    pub(crate) fn check(&self) -> Result<(), Violation> {
+        let broken = |what| Err(Violation { what, at: None });
+        if !self.table.windows(2).all(|w| w[0].serial < w[1].serial)
+            || self.table.last().is_some_and(|w| w.serial >= self.next)
+        {
+            return broken("watchers out of the order they were added");
+        }
+        let prepares = self.table.iter().filter(|w| w.kind == WatchKind::Prepare).count();
+        if prepares != self.prepares as usize || self.table.len() - prepares != self.checks as usize {
+            return broken("watcher counts differ from the table");
+        }
+        Ok(())
     }
 
     fn find(&self, serial: u64) -> Option<usize> {
@@ -356,12 +372,15 @@ mod tests {
         );
         assert_eq!(base.num_watchers(), 2);
         assert_eq!(base.watcher_kind(c), Ok(WatchKind::Check));
+        base.check_invariants().unwrap();
         base.free_watcher(c).unwrap();
+        base.check_invariants().unwrap();
         assert_eq!(base.free_watcher(c), Err(Error::StaleWatcher));
         assert_eq!(base.watcher_kind(c), Err(Error::StaleWatcher));
         // The freed place is taken again, under a new id.
         let again = base.new_check(WatchCallback::from_fn(nothing, 0)).unwrap();
         assert_ne!(again, c);
+        base.check_invariants().unwrap();
     }
 
     #[test]

@@ -215,6 +215,7 @@ pub fn watch_added_and_freed_inside<P: TestPlatform, S: Storage>(variant: &str) 
             b.free_watcher(me).unwrap();
             assert_eq!(b.free_watcher(me), Err(Error::StaleWatcher));
             b.new_prepare(logger(&s, 4)).unwrap();
+            b.check_invariants().unwrap();
         }))
         .unwrap();
     let second = base.new_prepare(logger(&seen, 2)).unwrap();
@@ -251,6 +252,7 @@ pub fn watch_added_and_freed_inside<P: TestPlatform, S: Storage>(variant: &str) 
     );
     assert_eq!(base.free_watcher(first), Err(Error::StaleWatcher));
     assert_eq!(base.num_watchers(), 2);
+    base.check_invariants().unwrap();
 }
 
 /// `loop_break` from a prepare watcher returns without waiting (a 1 hour
