@@ -430,4 +430,177 @@ mod tests {
         assert_eq!(base.dispatch(), Ok(Exit::NoEvents));
         assert_eq!(NOTES.with(|n| n.take()), [1_000_000_000, 2_005_000_000]);
     }
+
+    /// What a watcher of the property test does when it runs.
+    #[derive(Debug, Clone, Copy)]
+    enum Action {
+        Nothing,
+        /// Frees the live watcher at this place (modulo their number), in
+        /// the order added: itself, an earlier or a later one.
+        Free(u8),
+        /// Adds a watcher that does nothing, of the kind given (prepare if true).
+        Add(bool),
+    }
+
+    #[derive(Debug, Clone, Copy)]
+    enum Op {
+        New(bool, Action),
+        Free(u8),
+        Run,
+    }
+
+    const CAP: usize = 6;
+    type Small = EventBase<SimPlatform, Fixed<8, 4, CAP>>;
+
+    /// A watcher as the model knows it: its number (the callback's word),
+    /// kind, action, and its id in the base.
+    #[derive(Clone, Copy)]
+    struct Known {
+        n: usize,
+        prepare: bool,
+        action: Action,
+        id: Option<WatchId>,
+    }
+
+    std::thread_local! {
+        /// The harness's list of live watchers, in the order added, kept
+        /// up to date by the callbacks too; the log of watcher numbers run.
+        static LIVE: core::cell::RefCell<std::vec::Vec<Known>> = const { core::cell::RefCell::new(std::vec::Vec::new()) };
+        static RAN: core::cell::RefCell<std::vec::Vec<usize>> = const { core::cell::RefCell::new(std::vec::Vec::new()) };
+        static NEXT: core::cell::Cell<usize> = const { core::cell::Cell::new(0) };
+    }
+
+    /// Applies `action` to the live list `live`; with a base, to it too
+    /// (the callback's side), checking that the base agrees on capacity.
+    fn apply(live: &mut std::vec::Vec<Known>, action: Action, next: &mut usize, base: Option<&mut Small>) {
+        match action {
+            Action::Nothing => {}
+            Action::Free(k) => {
+                if !live.is_empty() {
+                    let gone = live.remove(usize::from(k) % live.len());
+                    if let (Some(base), Some(id)) = (base, gone.id) {
+                        base.free_watcher(id).unwrap();
+                    }
+                }
+            }
+            Action::Add(prepare) => {
+                let mut w = Known {
+                    n: *next,
+                    prepare,
+                    action: Action::Nothing,
+                    id: None,
+                };
+                let fits = live.len() < CAP;
+                if let Some(base) = base {
+                    let kind = if prepare { WatchKind::Prepare } else { WatchKind::Check };
+                    let made = base.new_watcher(kind, WatchCallback::from_fn(run, *next));
+                    assert_eq!(made.is_ok(), fits, "{made:?} with {} watchers", live.len());
+                    w.id = made.ok();
+                }
+                if fits {
+                    *next += 1;
+                    live.push(w);
+                }
+            }
+        }
+    }
+
+    fn run(base: &mut Small, _: WatchId, phase: Phase, n: usize) {
+        RAN.with(|r| r.borrow_mut().push(n));
+        let action = LIVE.with(|l| l.borrow().iter().find(|w| w.n == n).map(|w| w.action));
+        let action = action.expect("a freed watcher ran");
+        assert_eq!(
+            LIVE.with(|l| l.borrow().iter().find(|w| w.n == n).map(|w| w.prepare)),
+            Some(matches!(phase, Phase::Prepare { .. }))
+        );
+        let mut live = LIVE.with(|l| l.take());
+        let mut next = NEXT.with(|c| c.get());
+        apply(&mut live, action, &mut next, Some(base));
+        NEXT.with(|c| c.set(next));
+        LIVE.with(|l| *l.borrow_mut() = live);
+    }
+
+    /// The model of one pass: the watchers of the kind live at its start,
+    /// in order, each run only if still live at its turn.
+    fn model_pass(live: &mut std::vec::Vec<Known>, prepare: bool, next: &mut usize, ran: &mut std::vec::Vec<usize>) {
+        let snapshot: std::vec::Vec<usize> = live.iter().filter(|w| w.prepare == prepare).map(|w| w.n).collect();
+        for n in snapshot {
+            if let Some(w) = live.iter().find(|w| w.n == n).copied() {
+                ran.push(n);
+                apply(live, w.action, next, None);
+            }
+        }
+    }
+
+    fn against_model(ops: &[Op]) {
+        LIVE.with(|l| l.borrow_mut().clear());
+        RAN.with(|r| r.borrow_mut().clear());
+        NEXT.with(|c| c.set(0));
+        let mut base = Small::new(SimPlatform::new()).unwrap();
+        let mut model: std::vec::Vec<Known> = std::vec::Vec::new();
+        let mut model_next = 0;
+        for op in ops {
+            match *op {
+                Op::New(prepare, action) => {
+                    let mut live = LIVE.with(|l| l.take());
+                    let mut next = NEXT.with(|c| c.get());
+                    apply(&mut live, Action::Add(prepare), &mut next, Some(&mut base));
+                    apply(&mut model, Action::Add(prepare), &mut model_next, None);
+                    if let (Some(w), Some(m)) = (live.last_mut(), model.last_mut()) {
+                        w.action = action;
+                        m.action = action;
+                    }
+                    NEXT.with(|c| c.set(next));
+                    LIVE.with(|l| *l.borrow_mut() = live);
+                }
+                Op::Free(k) => {
+                    let mut live = LIVE.with(|l| l.take());
+                    let mut next = NEXT.with(|c| c.get());
+                    apply(&mut live, Action::Free(k), &mut next, Some(&mut base));
+                    apply(&mut model, Action::Free(k), &mut model_next, None);
+                    LIVE.with(|l| *l.borrow_mut() = live);
+                }
+                Op::Run => {
+                    let mut expected = std::vec::Vec::new();
+                    model_pass(&mut model, true, &mut model_next, &mut expected);
+                    model_pass(&mut model, false, &mut model_next, &mut expected);
+                    RAN.with(|r| r.borrow_mut().clear());
+                    let flags = LoopFlags::NONBLOCK | LoopFlags::NO_EXIT_ON_EMPTY;
+                    assert_eq!(base.run(flags), Ok(crate::Exit::Done));
+                    assert_eq!(RAN.with(|r| r.take()), expected);
+                }
+            }
+            base.check_invariants().unwrap();
+            assert_eq!(base.num_watchers(), model.len());
+        }
+    }
+
+    fn action() -> impl proptest::strategy::Strategy<Value = Action> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just(Action::Nothing),
+            any::<u8>().prop_map(Action::Free),
+            any::<bool>().prop_map(Action::Add),
+        ]
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            3 => (any::<bool>(), action()).prop_map(|(p, a)| Op::New(p, a)),
+            1 => any::<u8>().prop_map(Op::Free),
+            2 => Just(Op::Run),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::test_support::proptest_config())]
+        /// Passes run the watchers live at their start, in the order added,
+        /// skipping those freed meanwhile; a full table refuses, whatever
+        /// the callbacks add and free.
+        #[test]
+        fn passes_match_the_model(ops in proptest::collection::vec(op(), 0..crate::test_support::max_ops(60))) {
+            against_model(&ops);
+        }
+    }
 }
