@@ -216,10 +216,13 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         }
         let mut opened = config.clone();
         opened.set_flag(flags);
+        if use_env && config.preferred_method().is_none() && platform.env("EVENT_IO_URING") {
+            let _ = opened.prefer_method("io_uring");
+        }
 
         let mut backend = None;
-        for method in platform.methods() {
-            let verdict = config::rejection(config, method, &mut |name| platform.env(name));
+        for method in config::candidates(&opened, platform.methods()) {
+            let verdict = config::rejection(&opened, method, &mut |name| platform.env(name));
             let verdict = match verdict {
                 Some(why) => Some(why),
                 None => match platform.open(method, &opened) {
@@ -227,7 +230,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                         backend = Some(b);
                         None
                     }
-                    Err(_) => Some(Rejection::OpenFailed),
+                    Err(e) => Some(Rejection::OpenFailed(e)),
                 },
             };
             match verdict {

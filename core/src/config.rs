@@ -54,6 +54,7 @@ impl Default for DispatchLimits {
 #[derive(Clone, Debug)]
 pub struct Config {
     avoided: heapless::Vec<heapless::String<MAX_METHOD_NAME>, MAX_AVOIDED>,
+    preferred: Option<heapless::String<MAX_METHOD_NAME>>,
     features: Features,
     flags: BaseFlags,
     num_cpus_hint: usize,
@@ -69,6 +70,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             avoided: heapless::Vec::new(),
+            preferred: None,
             features: Features::empty(),
             flags: BaseFlags::empty(),
             num_cpus_hint: 0,
@@ -103,6 +105,29 @@ impl Config {
             .push(name)
             .map_err(|_| Error::capacity(&"avoided methods", MAX_AVOIDED))?;
         Ok(self)
+    }
+
+    /// Try the method called `name` first (exact match, e.g.
+    /// `"io_uring"`), before the platform's preference order; the others
+    /// follow in that order. A method the platform offers only on request
+    /// (io_uring on Linux) is asked for this way, or with the
+    /// `EVENT_IO_URING` environment variable. Ruled out or failing to open,
+    /// it is in the selection report with the reason, and the next method
+    /// is chosen. Replaces the name preferred before.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when `name` is longer than 32 bytes
+    /// (`MAX_METHOD_NAME`); the config is unchanged then.
+    pub fn prefer_method(&mut self, name: &str) -> Result<&mut Self, Error> {
+        let name = heapless::String::try_from(name)
+            .map_err(|_| Error::InvalidArgument(&"method name longer than 32 bytes"))?;
+        self.preferred = Some(name);
+        Ok(self)
+    }
+
+    /// The method name to try first, if any.
+    pub fn preferred_method(&self) -> Option<&str> {
+        self.preferred.as_deref()
     }
 
     /// Only use a method that has all of `features`. Replaces the features
@@ -216,18 +241,30 @@ pub fn rejection(config: &Config, method: &Method, env_set: &mut dyn FnMut(&str)
     None
 }
 
+/// The methods in the order selection tries them: the config's
+/// [preferred](Config::prefer_method) one first (if `methods` has it), then
+/// the others in `methods`' order.
+pub fn candidates<'m>(config: &Config, methods: &'m [Method]) -> impl Iterator<Item = &'m Method> {
+    let preferred = config.preferred_method();
+    let first = methods.iter().filter(move |m| Some(m.name) == preferred);
+    first.chain(methods.iter().filter(move |m| Some(m.name) != preferred))
+}
+
 /// Picks the backend for `config` among `methods` (in preference order):
 /// the first one [`rejection`] does not rule out.
 ///
 /// # Errors
 /// Each method considered and why it was ruled out (the first 4 of them).
+// The report is the error: 4 reasons, each with the platform's own error
+// when opening failed; made once per base, never on a hot path.
+#[allow(clippy::result_large_err)]
 pub fn select_method<'m>(
     config: &Config,
     methods: &'m [Method],
     env_set: &mut dyn FnMut(&str) -> bool,
 ) -> Result<&'m Method, SelectionReport> {
     let mut report = SelectionReport::new();
-    for m in methods {
+    for m in candidates(config, methods) {
         match rejection(config, m, env_set) {
             None => return Ok(m),
             // The report holds 4; a longer table keeps the first 4 reasons.
@@ -305,6 +342,29 @@ mod tests {
         );
         c.set_max_dispatch_interval(None, None, 3);
         assert_eq!(c.dispatch_limits(), DispatchLimits::UNLIMITED);
+    }
+
+    #[test]
+    fn preferred_method_is_tried_first() {
+        let methods = [method("epoll", 0), method("poll", 0), method("io_uring", 0)];
+        let mut c = Config::new();
+        let names = |c: &Config| candidates(c, &methods).map(|m| m.name).collect::<Vec<_>>();
+        assert_eq!(names(&c), ["epoll", "poll", "io_uring"]);
+        c.prefer_method("io_uring").unwrap();
+        assert_eq!(c.preferred_method(), Some("io_uring"));
+        assert_eq!(names(&c), ["io_uring", "epoll", "poll"]);
+        assert_eq!(select_method(&c, &methods, &mut |_| false).unwrap().name, "io_uring");
+        // Ruled out, it is reported and the order goes on.
+        c.avoid_method("io_uring").unwrap();
+        assert_eq!(select_method(&c, &methods, &mut |_| false).unwrap().name, "epoll");
+        // A name the table lacks changes nothing; a long one is refused.
+        c.prefer_method("kqueue").unwrap();
+        assert_eq!(names(&c), ["epoll", "poll", "io_uring"]);
+        assert!(matches!(
+            c.prefer_method(&"x".repeat(33)),
+            Err(Error::InvalidArgument(_))
+        ));
+        assert_eq!(c.preferred_method(), Some("kqueue"));
     }
 
     #[test]

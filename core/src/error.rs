@@ -13,8 +13,9 @@ pub enum Rejection {
     DisabledByEnv,
     /// It lacks these of the required features.
     MissingFeatures(Features),
-    /// It was chosen but the platform could not open it.
-    OpenFailed,
+    /// It was chosen but the platform could not open it, for this reason
+    /// (e.g. the kernel lacks it, or forbids it).
+    OpenFailed(Error),
 }
 
 /// The methods considered by a failed selection and why each was ruled
@@ -59,7 +60,7 @@ impl fmt::Display for SelectionReport {
                 Rejection::Avoided => write!(f, "{name} is avoided by the config"),
                 Rejection::DisabledByEnv => write!(f, "{name} is disabled by the environment"),
                 Rejection::MissingFeatures(m) => write!(f, "{name} lacks {m:?}"),
-                Rejection::OpenFailed => write!(f, "{name} could not be opened"),
+                Rejection::OpenFailed(e) => write!(f, "{name} could not be opened: {e}"),
             }?;
         }
         if self.is_empty() {

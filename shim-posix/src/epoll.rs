@@ -147,16 +147,7 @@ impl Epoll {
             return Ok(());
         }
         let (old, new) = (c.old & What::IO, c.new & What::IO);
-        let mut bits = 0u32;
-        if new.contains(What::READ) {
-            bits |= libc::EPOLLIN as u32;
-        }
-        if new.contains(What::WRITE) {
-            bits |= libc::EPOLLOUT as u32;
-        }
-        if new.contains(What::CLOSED) {
-            bits |= libc::EPOLLRDHUP as u32;
-        }
+        let mut bits = interest(new);
         if c.new.contains(What::ET) {
             bits |= libc::EPOLLET as u32;
         }
@@ -234,10 +225,28 @@ impl Epoll {
     }
 }
 
-/// What epoll's bits mean to the loop (libevent's mapping), always with
-/// `ET` so that edge-triggered events learn it.
+/// The epoll (and poll: the values are the same) bits that watch for
+/// `what`: READ is `EPOLLIN`, WRITE `EPOLLOUT`, CLOSED `EPOLLRDHUP`.
 #[inline]
-fn readiness(bits: u32) -> What {
+pub(crate) fn interest(what: What) -> u32 {
+    let mut bits = 0u32;
+    if what.contains(What::READ) {
+        bits |= libc::EPOLLIN as u32;
+    }
+    if what.contains(What::WRITE) {
+        bits |= libc::EPOLLOUT as u32;
+    }
+    if what.contains(What::CLOSED) {
+        bits |= libc::EPOLLRDHUP as u32;
+    }
+    bits
+}
+
+/// What epoll's bits (and io_uring's poll results, the same values) mean
+/// to the loop (libevent's mapping), always with `ET` so that
+/// edge-triggered events learn it.
+#[inline]
+pub(crate) fn readiness(bits: u32) -> What {
     // The common cases first: readable, or writable, and nothing else.
     if bits == libc::EPOLLIN as u32 {
         return What::READ | What::ET;

@@ -71,6 +71,8 @@ mod select;
 mod signal;
 mod socket;
 mod sys;
+#[cfg(target_os = "linux")]
+mod uring;
 mod wake;
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -81,6 +83,8 @@ pub use poll::{POLL, Poll};
 pub use select::{SELECT, Select};
 pub use signal::{MAX_SIGNALS, MAX_SUBSCRIBERS, handler_installed};
 pub use socket::socketpair;
+#[cfg(target_os = "linux")]
+pub use uring::{IO_URING, Uring};
 pub use wake::MAX_WAKERS;
 
 /// The remote queue of a POSIX base: other threads reach the base through
@@ -88,8 +92,12 @@ pub use wake::MAX_WAKERS;
 /// is refused for want of room.
 pub type Remote = RemoteQueue<Growable>;
 
-/// The methods of this OS, most preferred first.
-#[cfg(any(target_os = "linux", target_os = "android"))]
+/// The methods of this OS, most preferred first. io_uring comes last: it
+/// is chosen only when asked for (`Config::prefer_method`, `EVENT_IO_URING`)
+/// until measurements make it the default.
+#[cfg(target_os = "linux")]
+static METHODS: [Method; 4] = [epoll::EPOLL, poll::POLL, select::SELECT, uring::IO_URING];
+#[cfg(target_os = "android")]
 static METHODS: [Method; 3] = [epoll::EPOLL, poll::POLL, select::SELECT];
 #[cfg(kqueue)]
 static METHODS: [Method; 3] = [kqueue::KQUEUE, poll::POLL, select::SELECT];
@@ -150,6 +158,7 @@ pub struct PosixPlatform {
     remote: Option<Arc<Remote>>,
     untrusted_env: bool,
     force_timerfd: bool,
+    refuse_io_uring: bool,
     announce: fn(&str),
 }
 
@@ -159,6 +168,7 @@ impl core::fmt::Debug for PosixPlatform {
             .field("clock", &self.clock)
             .field("remote", &self.remote.is_some())
             .field("untrusted_env", &self.untrusted_env)
+            .field("refuse_io_uring", &self.refuse_io_uring)
             .finish()
     }
 }
@@ -178,6 +188,7 @@ impl PosixPlatform {
             remote: None,
             untrusted_env: sys::is_setugid(),
             force_timerfd: false,
+            refuse_io_uring: false,
             announce: |name| eprintln!("evbase using: {name}"),
         }
     }
@@ -208,6 +219,13 @@ impl PosixPlatform {
         self.force_timerfd = true;
         self
     }
+
+    /// Makes io_uring refuse to open as on a kernel without it (`ENOSYS`),
+    /// for testing the fallback to epoll and its report.
+    pub fn refuse_io_uring(mut self) -> Self {
+        self.refuse_io_uring = true;
+        self
+    }
 }
 
 impl Platform for PosixPlatform {
@@ -228,6 +246,8 @@ impl Platform for PosixPlatform {
                 config.flags().contains(evbase_core::BaseFlags::PRECISE_TIMER),
                 self.force_timerfd,
             )?)),
+            #[cfg(target_os = "linux")]
+            "io_uring" => Ok(PosixBackend::Uring(Uring::open(self.refuse_io_uring)?)),
             #[cfg(kqueue)]
             "kqueue" => Ok(PosixBackend::Kqueue(Kqueue::open()?)),
             "poll" => Ok(PosixBackend::Poll(Poll::open()?)),
@@ -266,6 +286,9 @@ pub enum PosixBackend {
     /// epoll, with or without the changelist.
     #[cfg(any(target_os = "linux", target_os = "android"))]
     Epoll(Epoll),
+    /// io_uring.
+    #[cfg(target_os = "linux")]
+    Uring(Uring),
     /// kqueue.
     #[cfg(kqueue)]
     Kqueue(Kqueue),
@@ -280,6 +303,8 @@ macro_rules! each {
         match $self {
             #[cfg(any(target_os = "linux", target_os = "android"))]
             PosixBackend::Epoll($b) => $e,
+            #[cfg(target_os = "linux")]
+            PosixBackend::Uring($b) => $e,
             #[cfg(kqueue)]
             PosixBackend::Kqueue($b) => $e,
             PosixBackend::Poll($b) => $e,

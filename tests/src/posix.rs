@@ -1,6 +1,8 @@
 //! The POSIX platform in the suite: epoll (with and without the
-//! changelist), poll and select on Linux, kqueue on BSD and macOS, on real
-//! socket pairs and the real clock.
+//! changelist), poll, select and io_uring on Linux, kqueue on BSD and
+//! macOS, on real socket pairs and the real clock. A variant the kernel
+//! refuses (io_uring under qemu-user, or forbidden) is skipped with the
+//! reason printed: see [`unavailable`].
 //!
 //! Besides [`TestPlatform`], the helpers the OS, signal and fork tests
 //! share: counting open fds, raising the fd limit, per-thread CPU time,
@@ -17,25 +19,30 @@ use evbase_posix::{PosixPlatform, Remote};
 use crate::TestPlatform;
 
 /// The variants this host has, by name.
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(target_os = "linux")]
+pub const VARIANTS: [&str; 5] = ["epoll", "epoll-changelist", "poll", "select", "io_uring"];
+/// The variants this host has, by name.
+#[cfg(target_os = "android")]
 pub const VARIANTS: [&str; 4] = ["epoll", "epoll-changelist", "poll", "select"];
 /// The variants this host has, by name.
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 pub const VARIANTS: [&str; 3] = ["kqueue", "poll", "select"];
 
 /// The config that makes a POSIX base use `variant` (`epoll`,
-/// `epoll-changelist`, `poll`, `select`, `kqueue`).
+/// `epoll-changelist`, `poll`, `select`, `kqueue`, `io_uring`), and only
+/// it: the other methods are avoided.
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] for an unknown variant.
 pub fn posix_variant(variant: &str) -> Result<Config, Error> {
     let (method, changelist) = match variant {
         "epoll-changelist" => ("epoll", true),
-        "epoll" | "poll" | "select" | "kqueue" => (variant, false),
+        "epoll" | "poll" | "select" | "kqueue" | "io_uring" => (variant, false),
         _ => return Err(Error::InvalidArgument(&"unknown POSIX variant")),
     };
     let mut config = Config::default();
-    for m in ["kqueue", "epoll", "poll", "select"]
+    config.prefer_method(method)?;
+    for m in ["kqueue", "epoll", "poll", "select", "io_uring"]
         .into_iter()
         .filter(|&m| m != method)
     {
@@ -45,6 +52,39 @@ pub fn posix_variant(variant: &str) -> Result<Config, Error> {
         config.set_flag(BaseFlags::EPOLL_USE_CHANGELIST);
     }
     Ok(config)
+}
+
+/// Why `variant` cannot run on this host (the selection report), or `None`
+/// when it opens. Only io_uring may be missing: qemu-user does not emulate
+/// it, and a kernel may forbid it (`kernel.io_uring_disabled`, seccomp).
+/// Asked once per process, so that later calls open no fd while a case
+/// counts them.
+pub fn unavailable(variant: &str) -> Option<String> {
+    static IO_URING: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if variant != "io_uring" {
+        return None;
+    }
+    IO_URING
+        .get_or_init(|| {
+            let config = posix_variant(variant).ok()?;
+            let mut report = evbase_core::SelectionReport::new();
+            let platform = PosixPlatform::new();
+            match EventBase::<PosixPlatform, Growable>::with_config_report(platform, &config, &mut report) {
+                Ok(_) => None,
+                Err(_) => Some(report.to_string()),
+            }
+        })
+        .clone()
+}
+
+/// [`unavailable`], printing that the case named `what` is skipped then:
+/// `if posix::skipped(variant, "case") { return; }` first in a case.
+pub fn skipped(variant: &str, what: &str) -> bool {
+    let why = unavailable(variant);
+    if let Some(why) = &why {
+        println!("skipped {what}[{variant}]: {why}");
+    }
+    why.is_some()
 }
 
 impl TestPlatform for PosixPlatform {
@@ -296,7 +336,14 @@ pub fn per_variant(cases: &[Case]) -> Vec<Isolated> {
     let mut all: Vec<Isolated> = Vec::new();
     for variant in VARIANTS {
         for &(name, case) in cases {
-            all.push((format!("{variant}::{name}"), Box::new(move || case(variant))));
+            all.push((
+                format!("{variant}::{name}"),
+                Box::new(move || {
+                    if !skipped(variant, name) {
+                        case(variant);
+                    }
+                }),
+            ));
         }
     }
     all

@@ -184,7 +184,8 @@ mod unix {
     /// process, as `set_var` is not thread-safe): `EVENT_NOEPOLL` switches
     /// backend (also away from the changelist variant), `IGNORE_ENV` restores
     /// the default, `EVENT_EPOLL_USE_CHANGELIST` and `EVENT_PRECISE_TIMER` take
-    /// effect.
+    /// effect; so does `EVENT_IO_URING` (epoll still where the kernel
+    /// refuses io_uring), unless `IGNORE_ENV`.
     fn environment() {
         use evbase_core::{BaseFlags, Config};
         let first = evbase_core::Platform::methods(&PosixPlatform::new())[0].name;
@@ -210,6 +211,15 @@ mod unix {
             // SAFETY: as above.
             unsafe { std::env::set_var("EVENT_EPOLL_USE_CHANGELIST", "") };
             assert_eq!(open(&Config::default()).method().name, "epoll (with changelist)");
+            // SAFETY: as above.
+            unsafe { std::env::set_var("EVENT_IO_URING", "1") };
+            let asked = if posix::unavailable("io_uring").is_none() {
+                "io_uring"
+            } else {
+                "epoll (with changelist)"
+            };
+            assert_eq!(open(&Config::default()).method().name, asked);
+            assert_eq!(open(&ignore).method().name, "epoll");
         }
     }
 

@@ -24,11 +24,16 @@ pub fn log<T>() -> Log<T> {
 
 /// Instantiates every conformance case as a `#[test]` for one platform,
 /// storage flavour and backend variant:
-/// `evbase_tests::conformance!(SimPlatform, Growable, "epoll");`
+/// `evbase_tests::conformance!(SimPlatform, Growable, "epoll");`. A fourth
+/// argument, a `fn(&str) -> bool` of the variant, skips every case where it
+/// says so (and prints why): for a variant the host may refuse.
 #[macro_export]
 macro_rules! conformance {
     ($platform:ty, $storage:ty, $variant:expr) => {
-        $crate::conformance!(@cases $platform, $storage, $variant;
+        $crate::conformance!($platform, $storage, $variant, |_| false);
+    };
+    ($platform:ty, $storage:ty, $variant:expr, $skipped:expr) => {
+        $crate::conformance!(@cases $platform, $storage, $variant, $skipped;
             loop_control::loopbreak, loop_control::loopexit, loop_control::loopexit_multiple,
             loop_control::bad_reentrant, loop_control::priorities, loop_control::priority_active_inversion,
             loop_control::active_later, loop_control::break_before_loop_libevent_1292,
@@ -53,11 +58,14 @@ macro_rules! conformance {
             watch::watch_prepare_changes_the_wait, watch::watch_bad_reentrant, watch::watch_stale_id
         );
     };
-    (@cases $platform:ty, $storage:ty, $variant:expr; $($module:ident :: $case:ident),* $(,)?) => {
+    (@cases $platform:ty, $storage:ty, $variant:expr, $skipped:expr; $($module:ident :: $case:ident),* $(,)?) => {
         $(
             #[test]
             fn $case() {
-                $crate::cases::$module::$case::<$platform, $storage>($variant);
+                let skipped: fn(&str) -> bool = $skipped;
+                if !skipped($variant) {
+                    $crate::cases::$module::$case::<$platform, $storage>($variant);
+                }
             }
         )*
     };
