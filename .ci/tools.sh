@@ -7,7 +7,8 @@
 # Miri (Stacked Borrows, isolation on):
 #   - evbase-core's tests as written: `cargo miri test -p evbase-core`
 #     (its proptests take 4 cases of a tenth of the length under cfg(miri));
-#   - evbase-posix's unit tests (epoll, eventfd wake-up, pipes);
+#   - evbase-posix's unit tests (epoll, eventfd wake-up, pipes; not the
+#     io_uring ring test, cfg(not(miri)): Miri emulates no io_uring_setup);
 #   - the conformance suite on epoll with real socket pairs, less the cases
 #     that need what Miri does not emulate (listed below);
 #   - evbase-std's cross-thread tests (Remote: eventfd wake-ups, del_wait

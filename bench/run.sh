@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # bench/run.sh - evbase against libevent, libev, mio and the no-library floor.
 #
-# Builds chain-evbase / churn-evbase (growable storage) and their -fixed
-# twins (fixed-capacity storage) in release mode, runs the peer harness
-# (../shared/bench/run-peers.sh, next to the repository) with them as extra
-# columns - timed, and under valgrind (--instr) - and writes BENCHMARKS.md at
-# the repository root: the date, the machine, the tables and a chart
-# (bench/BENCHMARKS.svg, made by chart.awk).
+# Builds chain-evbase / churn-evbase (growable storage), their -fixed
+# twins (fixed-capacity storage) and -io_uring twins (the io_uring backend)
+# in release mode, runs the peer harness (../shared/bench/run-peers.sh, next
+# to the repository) with them as extra columns - timed, and under valgrind
+# (--instr) - and writes BENCHMARKS.md at the repository root: the date, the
+# machine, the tables and a chart (bench/BENCHMARKS.svg, made by chart.awk).
+#
+# Then workload A with registration churn (`chain-* -d`: every callback
+# deletes its event and adds it again, as short-lived connections do), which
+# the harness does not have, on epoll, epoll with the changelist and
+# io_uring: its own table, timed and in instructions.
 #
 # The harness builds into its own directory, so it runs from a copy in
 # bench/build/peers (git-ignored); the shared directory is only read.
@@ -61,7 +66,7 @@ echo "run.sh: cargo build --release (bench/evbase-bench)" >&2
 cargo build --quiet --release --manifest-path "$ROOT/bench/evbase-bench/Cargo.toml"
 BIN=$BUILD/bin
 mkdir -p "$BIN" "$BUILD/results"
-NAMES=(evbase)
+NAMES=(evbase evbase-io_uring)
 [ "$FIXED" = 1 ] && NAMES+=(evbase-fixed)
 CHAIN=()
 CHURN=()
@@ -104,6 +109,69 @@ if [ "$LIBEVENT_C" = 1 ]; then
     echo "run.sh: bench/libevent-c.sh ${c_args[*]}" >&2
     "$ROOT/bench/libevent-c.sh" "${c_args[@]}" >"$LIBEVENT_C_OUT"
 fi
+
+# ------------------------------------- workload A with registration churn --
+# ns/event: median over REPS invocations (the methods alternate) of each
+# invocation's median run; instructions/event: (3x - x writes) / 2x under
+# valgrind, as the harness counts them.
+READD_OUT=$BUILD/results/readd-$STAMP.md
+readd_reps=4
+for a in "${PASS_TIME[@]}"; do [ "$a" = --quick ] && readd_reps=1; done
+readd_methods=(evbase evbase-changelist evbase-io_uring)
+cp "$TARGET/release/chain-evbase-changelist" "$BIN/"
+field() { tr ' ' '\n' | sed -n "s/^$1=//p" | head -1; }
+{
+    echo "## Workload A with registration churn: every event deleted and re-added per hop"
+    echo
+    echo "\`chain-<impl> -d\`: each callback deletes its event and adds it again (what short-lived"
+    echo "connections cost a loop); \`evbase\` is epoll (one \`epoll_ctl\` per change), \`evbase-changelist\`"
+    echo "epoll with \`EPOLL_USE_CHANGELIST\`, \`evbase-io_uring\` io_uring (the changes go in with the wait)."
+    echo "A blank: the kernel refused io_uring. ns/event: median of $readd_reps invocations of 5 runs;"
+    echo "instructions/event: user space, valgrind, (30000 - 10000 writes) / 20000."
+    echo
+    echo "| pipes | active | metric |$(printf ' %s |' "${readd_methods[@]}")"
+    echo "|---:|---:|:---|---:|---:|---:|"
+    for setting in "100 1" "1000 100"; do
+        read -r p act <<<"$setting"
+        if [ "$TIME" = 1 ]; then
+            declare -A runs=()
+            for ((r = 0; r < readd_reps; r++)); do
+                for m in "${readd_methods[@]}"; do
+                    v=$("$BIN/chain-$m" -d -n "$p" -a "$act" -w 100000 -r 5 2>/dev/null | field ns_per_event) || v=""
+                    runs[$m]+="$v "
+                done
+            done
+            row="| $p | $act | ns/event"
+            for m in "${readd_methods[@]}"; do
+                row+=" | $(tr ' ' '\n' <<<"${runs[$m]}" | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.1f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')"
+            done
+            echo "$row |"
+            unset runs
+        fi
+        if [ "$INSTR" = 1 ] && command -v valgrind >/dev/null; then
+            row="| $p | $act | instructions/event"
+            for m in "${readd_methods[@]}"; do
+                ir=()
+                for w in 10000 30000; do
+                    ir+=("$(valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
+                        "$BIN/chain-$m" -d -n "$p" -a "$act" -w "$w" -r 1 2>&1 >/dev/null \
+                        | sed -n 's/.*I *refs: *//p' | tr -d ', ')")
+                done
+                if [ -n "${ir[0]}" ] && [ -n "${ir[1]}" ]; then
+                    row+=" | $(awk -v a="${ir[0]}" -v b="${ir[1]}" 'BEGIN { printf "%.1f", (b - a) / 20000 }')"
+                else
+                    row+=" | "
+                fi
+            done
+            echo "$row |"
+        fi
+    done
+    echo
+    echo "Choose io_uring (\`EVENT_IO_URING=1\` or \`Config::prefer_method(\"io_uring\")\`) where registrations"
+    echo "change on most iterations and the kernel lets it (Linux 5.13 and later, not forbidden): the"
+    echo "changes cost no system call there. With a stable set of events epoll spends fewer instructions."
+    echo
+} >"$READD_OUT"
 
 # ------------------------------------------------------------- report ----
 TABLES=$BUILD/results/tables-$STAMP.md
@@ -161,6 +229,7 @@ mem_table() {
     MEMSRC=()
     for f in "$TIME_OUT" "$INSTR_OUT"; do [ -f "$f" ] && MEMSRC+=("$f"); done
     [ ${#MEMSRC[@]} = 0 ] || mem_table "${MEMSRC[@]}"
+    cat "$READD_OUT"
     [ -s "$LIBEVENT_C_OUT" ] && { cat "$LIBEVENT_C_OUT"; echo; }
     echo "## Allocation"
     echo

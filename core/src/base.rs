@@ -190,7 +190,9 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
 
     /// A base with `config` (libevent's `event_base_new_with_config`): the
     /// first method of the platform, in preference order, that the config
-    /// and the environment allow and that opens.
+    /// and the environment allow and that opens. The config's
+    /// [preferred](Config::prefer_method) method is tried first; without one,
+    /// `EVENT_IO_URING` in the environment prefers `io_uring`.
     ///
     /// # Errors
     /// [`Error::NoBackend`]; [`with_config_report`](Self::with_config_report)

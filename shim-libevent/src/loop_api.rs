@@ -236,6 +236,7 @@ pub(crate) fn method_name(name: &str) -> &'static CStr {
         "epoll (with changelist)" => c"epoll (with changelist)",
         "poll" => c"poll",
         "select" => c"select",
+        "io_uring" => c"io_uring",
         "kqueue" => c"kqueue",
         "win32" => c"win32",
         _ => c"unknown",
@@ -264,7 +265,10 @@ pub unsafe extern "C" fn event_base_get_features(base: *const RawBase) -> c_int 
     }
 }
 
-/// `event_get_supported_methods`: every method of this OS, NULL-terminated.
+/// `event_get_supported_methods`: every method of this OS, NULL-terminated,
+/// in preference order (on Linux io_uring last: it is chosen only when asked
+/// for with `EVENT_IO_URING`, and listed even where the kernel refuses it, as
+/// libevent lists every method it was built with).
 #[unsafe(no_mangle)]
 pub extern "C" fn event_get_supported_methods() -> *mut *const c_char {
     struct Names(Vec<*const c_char>);

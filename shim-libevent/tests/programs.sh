@@ -41,6 +41,8 @@ archive=""
 work=""
 modes="1 2 3"
 backends="epoll epoll-changelist epoll-timerfd poll select"
+# evbase's io_uring (EVENT_IO_URING), where the kernel lets it.
+[ "$(cat /proc/sys/kernel/io_uring_disabled 2>/dev/null || echo 0)" = 0 ] && backends="$backends io_uring"
 while [ $# -gt 0 ]; do
     case "$1" in
     --debug) profile=debug; shift ;;
@@ -185,6 +187,7 @@ backend_env() { # BACKEND -> "VAR=value ..." for env(1)
     epoll) keep=EPOLL ;;
     epoll-changelist) keep=EPOLL; extra="EVENT_EPOLL_USE_CHANGELIST=yes" ;;
     epoll-timerfd) keep=EPOLL; extra="EVENT_PRECISE_TIMER=1" ;;
+    io_uring) keep=""; extra="EVENT_IO_URING=yes" ;;
     poll) keep=POLL ;;
     select) keep=SELECT ;;
     *) return 1 ;;
@@ -269,6 +272,8 @@ for mode in $modes; do
     if [ "$mode" != 1 ] && [ "$have_dev" = 0 ]; then continue; fi
     for backend in $backends; do
         backend_env "$backend" >/dev/null || { echo "programs.sh: no backend '$backend'" >&2; exit 2; }
+        # Debian's libevent (the baseline) has no io_uring.
+        if [ "$backend" = io_uring ] && [ "$mode" = 0 ]; then continue; fi
         throttle
         run_set "$mode" "$backend" &
     done

@@ -19,7 +19,9 @@
 #                  headers and libevent.so) with no skip list: checks the
 #                  driver itself, not evbase
 #   --backends L   the runs to make, space-separated, from: epoll
-#                  epoll-changelist epoll-timerfd poll select (default all)
+#                  epoll-changelist epoll-timerfd poll select io_uring
+#                  (default all; io_uring, chosen by EVENT_IO_URING, only on
+#                  evbase and where the kernel has it)
 #   --no-debug     skip the EVENT_DEBUG_MODE=1 runs
 #   --build-only   build the driver and stop
 #
@@ -190,7 +192,7 @@ run() { # run NAME BACKEND [VAR=VALUE...] -- tinytest args
     set +e
     # As test.sh: every backend off but this one, no variant variables
     # but the run's own.
-    env -u EVENT_EPOLL_USE_CHANGELIST -u EVENT_PRECISE_TIMER -u EVENT_DEBUG_MODE \
+    env -u EVENT_EPOLL_USE_CHANGELIST -u EVENT_PRECISE_TIMER -u EVENT_DEBUG_MODE -u EVENT_IO_URING \
         EVENT_NOEVPORT=yes EVENT_NOKQUEUE=yes EVENT_NOEPOLL=yes EVENT_NODEVPOLL=yes \
         EVENT_NOPOLL=yes EVENT_NOSELECT=yes EVENT_NOWIN32=yes \
         env -u "EVENT_NO$backend" "$@" >"$log" 2>&1
@@ -226,8 +228,18 @@ run() { # run NAME BACKEND [VAR=VALUE...] -- tinytest args
     fi
 }
 
+# io_uring is evbase's (EVENT_IO_URING), on a kernel that lets it
+# (CI's does; qemu-user and a forbidding sysctl do not).
+if ! $real && [ "$backends" = "epoll epoll-changelist epoll-timerfd poll select" ]; then
+    if [ "$(cat /proc/sys/kernel/io_uring_disabled 2>/dev/null || echo 0)" = 0 ]; then
+        backends="$backends io_uring"
+    else
+        echo "regress.sh: io_uring skipped: kernel.io_uring_disabled is set"
+    fi
+fi
 for b in $backends; do
     case "$b" in
+    io_uring) vars="EVENT_IO_URING=yes" ; be=IO_URING ;;
     epoll) vars="REGRESS_RUN=$b" ; be=EPOLL ;;
     epoll-changelist) vars="EVENT_EPOLL_USE_CHANGELIST=yes" ; be=EPOLL ;;
     epoll-timerfd) vars="EVENT_PRECISE_TIMER=1" ; be=EPOLL ;;

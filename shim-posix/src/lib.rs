@@ -8,7 +8,10 @@
 //! One [`PosixPlatform`] serves one base. Its methods, most preferred first,
 //! are kqueue, epoll, poll and select, as far as the OS has them; the
 //! config and the `EVENT_NO<METHOD>` variables choose among them as in
-//! libevent.
+//! libevent. On Linux io_uring comes last: it is chosen when asked for
+//! (`Config::prefer_method("io_uring")`, the `EVENT_IO_URING` variable), and
+//! where the kernel refuses it the base opens epoll and the selection
+//! report says why.
 //!
 //! ```
 //! use std::io::Write;
@@ -236,7 +239,8 @@ impl Platform for PosixPlatform {
     }
 
     // Only epoll reads the config: its changelist, and PRECISE_TIMER for
-    // sub-millisecond waits (the clock is CLOCK_MONOTONIC for every method).
+    // sub-millisecond waits (the clock is CLOCK_MONOTONIC for every method;
+    // io_uring's waits are always in nanoseconds).
     #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(unused_variables))]
     fn open(&mut self, method: &Method, config: &Config) -> Result<PosixBackend, Error> {
         match method.name {

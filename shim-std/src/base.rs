@@ -87,8 +87,9 @@ impl core::fmt::Debug for EventBase {
 impl EventBase {
     /// A base with the default config on the first method of this OS that
     /// opens (libevent's `event_base_new`), honouring `EVENT_NO<METHOD>`,
-    /// `EVENT_SHOW_METHOD`, `EVENT_PRECISE_TIMER` and
-    /// `EVENT_EPOLL_USE_CHANGELIST`.
+    /// `EVENT_SHOW_METHOD`, `EVENT_PRECISE_TIMER`,
+    /// `EVENT_EPOLL_USE_CHANGELIST` and `EVENT_IO_URING` (io_uring on Linux,
+    /// epoll where the kernel refuses it).
     ///
     /// # Errors
     /// [`Error::NoBackend`](evbase_core::Error::NoBackend) when no method opens.

@@ -5,10 +5,10 @@
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::exit;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
 use evbase_core::{Callback, EventId, Source, Storage, What};
-use evbase_posix::{PosixPlatform, socketpair};
+use evbase_posix::socketpair;
 
 use crate::{Base, EXIT_UNSUPPORTED, TIMERS, die, ensure_nofile, list, long_timeout, median, now_ns, parse, rng_seed};
 
@@ -23,6 +23,8 @@ pub struct Opts {
     pub writes: u64,
     /// `-t`: timer churn on every event.
     pub timers: bool,
+    /// `-d`: every callback deletes its event and adds it again.
+    pub readd: bool,
     /// `-r R`: timed runs.
     pub runs: usize,
     /// `-s S`: PRNG seed.
@@ -31,11 +33,12 @@ pub struct Opts {
 
 fn usage(name: &str) {
     eprintln!(
-        "usage: chain-{name} [-n pipes] [-a active] [-w writes] [-t] [-r runs] [-s seed]\n\
+        "usage: chain-{name} [-n pipes] [-a active] [-w writes] [-t] [-d] [-r runs] [-s seed]\n\
          \x20 -n P  socketpairs in the ring (default 100)\n\
          \x20 -a A  bytes in flight at once, 1 <= A <= P (default 1)\n\
          \x20 -w W  forward writes per run (default 100000)\n\
          \x20 -t    re-arm a random 10..20 s timeout on every callback\n\
+         \x20 -d    delete the event and add it again in every callback\n\
          \x20 -r R  timed runs on the same setup (default 5)\n\
          \x20 -s S  PRNG seed (default 1)"
     );
@@ -48,6 +51,7 @@ pub fn parse_args(name: &str) -> Opts {
         active: 1,
         writes: 100_000,
         timers: false,
+        readd: false,
         runs: 5,
         seed: 1,
     };
@@ -55,6 +59,7 @@ pub fn parse_args(name: &str) -> Opts {
     while let Some(a) = args.next() {
         match a.as_str() {
             "-t" => o.timers = true,
+            "-d" => o.readd = true,
             "-h" | "--help" => {
                 usage(name);
                 exit(0);
@@ -85,6 +90,7 @@ static CONSUMED: AtomicU64 = AtomicU64::new(0);
 static WRITTEN: AtomicU64 = AtomicU64::new(0);
 static WMAX: AtomicU64 = AtomicU64::new(0);
 static TARGET: AtomicU64 = AtomicU64::new(0);
+static READD: AtomicBool = AtomicBool::new(false);
 
 /// The callback word of pair i: its read end, and the write end of pair
 /// i + 1 (mod P) in the high half (libevent's `arg`, here the two fds the
@@ -127,7 +133,11 @@ fn read_cb<S: Storage>(base: &mut Base<S>, id: EventId, what: What, fds: usize) 
         die("a 10..20 s timeout fired during the run");
     }
     let done = consume(fds);
-    if TIMERS.load(Relaxed) {
+    let timers = TIMERS.load(Relaxed);
+    if READD.load(Relaxed) {
+        let _ = base.del(id);
+        let _ = base.add(id, timers.then(long_timeout));
+    } else if timers {
         let _ = base.add(id, Some(long_timeout()));
     }
     if done {
@@ -151,9 +161,11 @@ fn start_run(o: &Opts) {
     }
 }
 
-/// Runs workload A on storage `S`, reporting as implementation `name`.
-pub fn run<S: Storage>(name: &str, o: Opts) {
+/// Runs workload A on storage `S` and backend `method`
+/// ([`open_base`](crate::open_base)), reporting as implementation `name`.
+pub fn run<S: Storage>(name: &str, o: Opts, method: Option<&str>) {
     TIMERS.store(o.timers, Relaxed);
+    READD.store(o.readd, Relaxed);
     ensure_nofile(2 * o.pipes as u64 + 64);
     let mut owned: Vec<(OwnedFd, OwnedFd)> = Vec::with_capacity(o.pipes);
     for _ in 0..o.pipes {
@@ -163,7 +175,7 @@ pub fn run<S: Storage>(name: &str, o: Opts) {
     let _ = PAIRS.set(pairs);
     let pairs = PAIRS.get().expect("pairs");
 
-    let mut base: Base<S> = Base::new(PosixPlatform::new()).unwrap_or_else(|e| die(format!("EventBase::new: {e}")));
+    let mut base: Base<S> = crate::open_base(method);
     let mut evs = Vec::with_capacity(o.pipes);
     for (i, p) in pairs.iter().enumerate() {
         let ev = base
@@ -202,12 +214,13 @@ pub fn run<S: Storage>(name: &str, o: Opts) {
     let med = median(&run_ns);
     let events = o.writes + o.active as u64;
     println!(
-        "bench=chain impl={name} backend={} pipes={} active={} writes={} timers={} runs={} events={events}{} median_us={:.1} ns_per_event={:.1}{}",
+        "bench=chain impl={name} backend={} pipes={} active={} writes={} timers={}{} runs={} events={events}{} median_us={:.1} ns_per_event={:.1}{}",
         base.method().name,
         o.pipes,
         o.active,
         o.writes,
         u8::from(o.timers),
+        if o.readd { " readd=1" } else { "" },
         o.runs,
         list("run_us", &run_ns, 1000.0),
         med / 1000.0,

@@ -8,7 +8,6 @@ use std::process::exit;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use evbase_core::{Callback, EventId, Source, Storage, What};
-use evbase_posix::PosixPlatform;
 
 use crate::{Base, cpu_ns, die, list, long_timeout, median, now_ns, parse, rng_next, rng_seed, short_timeout};
 
@@ -77,10 +76,12 @@ fn timer_cb<S: Storage>(base: &mut Base<S>, _id: EventId, _what: What, _arg: usi
 }
 
 /// Runs workload B on storage `S`, reporting as implementation `name`.
-pub fn run<S: Storage>(name: &str, o: Opts) {
+/// Runs workload B on storage `S` and backend `method` ([`open_base`](crate::open_base)),
+/// reporting as implementation `name`.
+pub fn run<S: Storage>(name: &str, o: Opts, method: Option<&str>) {
     let n = o.timers;
     N.store(n as u64, Relaxed);
-    let mut base: Base<S> = Base::new(PosixPlatform::new()).unwrap_or_else(|e| die(format!("EventBase::new: {e}")));
+    let mut base: Base<S> = crate::open_base(method);
     let evs: Vec<EventId> = (0..n)
         .map(|_| {
             base.new_event(Source::None, What::empty(), Callback::from_fn(timer_cb::<S>, 0))

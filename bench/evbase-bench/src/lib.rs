@@ -6,7 +6,11 @@
 //!
 //! The binaries `chain-evbase` / `churn-evbase` run on growable storage,
 //! `chain-evbase-fixed` / `churn-evbase-fixed` on fixed-capacity storage
-//! (no allocator in the core). Each prints the SPEC's result line plus
+//! (no allocator in the core); `chain-evbase-changelist`,
+//! `chain-evbase-io_uring` and `churn-evbase-io_uring` on growable storage
+//! with that backend ([`open_base`]). `chain-* -d` deletes and re-adds each
+//! event in its callback (registration churn, as short-lived connections
+//! cause). Each prints the SPEC's result line plus
 //! `bytes_per_event` ([`evbase_core::Memory::per_event`]) and its breakdown.
 #![allow(clippy::result_large_err)]
 
@@ -14,14 +18,42 @@ use std::process::exit;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use evbase_core::{EventBase, Memory, Storage};
+use evbase_core::{BaseFlags, Config, EventBase, Memory, SelectionReport, Storage};
 use evbase_posix::PosixPlatform;
 
 pub mod chain;
 pub mod churn;
 
-/// The base every benchmark uses: the POSIX platform (epoll), storage `S`.
+/// The base every benchmark uses: the POSIX platform, storage `S`.
 pub type Base<S> = EventBase<PosixPlatform, S>;
+
+/// Opens the base of a benchmark on `method`: `None` is the default
+/// selection (epoll, or what the `EVENT_*` variables say), `"epoll-changelist"`
+/// epoll with its changelist, `"io_uring"` io_uring. A method the kernel
+/// refuses exits with status 3 (unsupported, a blank in the tables) and
+/// the selection report.
+pub fn open_base<S: Storage>(method: Option<&str>) -> Base<S> {
+    let mut config = Config::default();
+    match method {
+        None => {}
+        Some("epoll-changelist") => {
+            config.set_flag(BaseFlags::EPOLL_USE_CHANGELIST);
+        }
+        Some(name) => {
+            config.prefer_method(name).unwrap_or_else(|e| die(e));
+        }
+    }
+    let mut report = SelectionReport::new();
+    let base = Base::with_config_report(PosixPlatform::new(), &config, &mut report)
+        .unwrap_or_else(|e| die(format!("EventBase::new: {e}: {report}")));
+    if let Some(name) = method.filter(|m| !m.starts_with("epoll"))
+        && base.method().name != name
+    {
+        eprintln!("error: {name} is not available here: {report}");
+        exit(EXIT_UNSUPPORTED);
+    }
+    base
+}
 
 /// Exit status for an option the implementation does not support.
 pub const EXIT_UNSUPPORTED: i32 = 3;

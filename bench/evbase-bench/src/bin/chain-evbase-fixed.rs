@@ -14,9 +14,9 @@ use evbase_core::Fixed;
 fn main() {
     let o = chain::parse_args("evbase-fixed");
     match o.pipes {
-        0..=480 => chain::run::<Fixed<1024>>("evbase-fixed", o),
-        481..=2000 => chain::run::<Fixed<4096>>("evbase-fixed", o),
-        2001..=16300 => on_big_stack(move || chain::run::<Fixed<32768>>("evbase-fixed", o)),
+        0..=480 => chain::run::<Fixed<1024>>("evbase-fixed", o, None),
+        481..=2000 => chain::run::<Fixed<4096>>("evbase-fixed", o, None),
+        2001..=16300 => on_big_stack(move || chain::run::<Fixed<32768>>("evbase-fixed", o, None)),
         _ => die("chain-evbase-fixed supports at most 16300 pipes"),
     }
 }

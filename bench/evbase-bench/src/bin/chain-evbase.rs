@@ -4,5 +4,5 @@ use evbase_core::Growable;
 
 fn main() {
     let o = chain::parse_args("evbase");
-    chain::run::<Growable>("evbase", o);
+    chain::run::<Growable>("evbase", o, None);
 }

@@ -8,8 +8,8 @@ use evbase_core::Fixed;
 fn main() {
     let o = churn::parse_args("evbase-fixed");
     match o.timers {
-        0..=2000 => churn::run::<Fixed<2048>>("evbase-fixed", o),
-        2001..=131_000 => on_big_stack(move || churn::run::<Fixed<131072>>("evbase-fixed", o)),
+        0..=2000 => churn::run::<Fixed<2048>>("evbase-fixed", o, None),
+        2001..=131_000 => on_big_stack(move || churn::run::<Fixed<131072>>("evbase-fixed", o, None)),
         _ => die("churn-evbase-fixed supports at most 131000 timers"),
     }
 }

@@ -4,5 +4,5 @@ use evbase_core::Growable;
 
 fn main() {
     let o = churn::parse_args("evbase");
-    churn::run::<Growable>("evbase", o);
+    churn::run::<Growable>("evbase", o, None);
 }
