@@ -238,9 +238,9 @@ impl Platform for PosixPlatform {
         &METHODS
     }
 
-    // Only epoll reads the config: its changelist, and PRECISE_TIMER for
-    // sub-millisecond waits (the clock is CLOCK_MONOTONIC for every method;
-    // io_uring's waits are always in nanoseconds).
+    // Only epoll and io_uring read the config: epoll's changelist, and
+    // PRECISE_TIMER for sub-millisecond waits (the clock is CLOCK_MONOTONIC
+    // for every method).
     #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(unused_variables))]
     fn open(&mut self, method: &Method, config: &Config) -> Result<PosixBackend, Error> {
         match method.name {
@@ -251,7 +251,10 @@ impl Platform for PosixPlatform {
                 self.force_timerfd,
             )?)),
             #[cfg(target_os = "linux")]
-            "io_uring" => Ok(PosixBackend::Uring(Uring::open(self.refuse_io_uring)?)),
+            "io_uring" => Ok(PosixBackend::Uring(Uring::open(
+                config.flags().contains(evbase_core::BaseFlags::PRECISE_TIMER),
+                self.refuse_io_uring,
+            )?)),
             #[cfg(kqueue)]
             "kqueue" => Ok(PosixBackend::Kqueue(Kqueue::open()?)),
             "poll" => Ok(PosixBackend::Poll(Poll::open()?)),

@@ -1,7 +1,12 @@
 //! The io_uring backend (Linux 5.13 and later, chosen only on request):
 //! readiness through `IORING_OP_POLL_ADD`, with the interest changes of a
-//! loop iteration submitted by the same `io_uring_enter` that waits, and
-//! that wait's timeout in nanoseconds (`IORING_ENTER_EXT_ARG`).
+//! loop iteration submitted by the same `io_uring_enter` that waits, with
+//! that wait's timeout (`IORING_ENTER_EXT_ARG`).
+//!
+//! Waits are rounded up to milliseconds as epoll's (a loop of many close
+//! timers wakes once per millisecond, not once per timer) unless the base
+//! has `PRECISE_TIMER`, which costs nothing more here: no timerfd, no other
+//! call.
 //!
 //! Edge-triggered interest is a multishot poll, which reports each new
 //! readiness once (and the readiness already there when it is armed).
@@ -24,6 +29,7 @@ use core::time::Duration;
 use evbase_core::{Change, Error, Features, Method, Sink, Waker, What};
 use io_uring::{IoUring, cqueue, opcode, squeue, types};
 
+use crate::clock::millis_up;
 use crate::epoll::{interest, readiness};
 use crate::internal::{Internal, Seen};
 use crate::sys;
@@ -75,6 +81,8 @@ pub struct Uring {
     /// The fds whose polls the next dispatch arms or cancels.
     dirty: Vec<u32>,
     internal: Internal,
+    /// Waits to the nanosecond (`PRECISE_TIMER`), else to the millisecond.
+    precise: bool,
 }
 
 impl core::fmt::Debug for Uring {
@@ -142,9 +150,9 @@ fn new_ring(internal_fds: [Option<i32>; 2]) -> Result<Box<IoUring>, Error> {
 }
 
 impl Uring {
-    /// Opens a ring; `refuse` answers as a kernel without io_uring does
-    /// (for testing the fallback).
-    pub(crate) fn open(refuse: bool) -> Result<Uring, Error> {
+    /// Opens a ring; `precise` waits to the nanosecond; `refuse` answers
+    /// as a kernel without io_uring does (for testing the fallback).
+    pub(crate) fn open(precise: bool, refuse: bool) -> Result<Uring, Error> {
         if refuse {
             return Err(refusal(libc::ENOSYS));
         }
@@ -155,6 +163,7 @@ impl Uring {
             slots: Vec::new(),
             dirty: Vec::new(),
             internal,
+            precise,
         })
     }
 
@@ -238,6 +247,11 @@ impl Uring {
             Some(d) if d.is_zero() => submitter.submit(),
             None => submitter.submit_and_wait(1),
             Some(d) => {
+                let d = if self.precise {
+                    d
+                } else {
+                    Duration::from_millis(millis_up(d, u64::MAX))
+                };
                 let ts = types::Timespec::from(d);
                 submitter.submit_with_args(1, &types::SubmitArgs::new().timespec(&ts))
             }
@@ -419,7 +433,7 @@ mod tests {
             }
             fn signal(&mut self, _: u32, _: u32) {}
         }
-        let mut b = match Uring::open(false) {
+        let mut b = match Uring::open(false, false) {
             Ok(b) => b,
             Err(e) => {
                 println!("skipped: io_uring refused here: {e}");
@@ -436,7 +450,7 @@ mod tests {
             readd: What::empty(),
         };
         for (interest, times) in [(What::READ, 4), (What::READ | What::ET, 1)] {
-            let mut b2 = Uring::open(false).unwrap();
+            let mut b2 = Uring::open(false, false).unwrap();
             let mut seen = Seen(Vec::new());
             b2.dispatch(&[add(r, interest)], Some(Duration::ZERO), &mut seen)
                 .unwrap();
