@@ -167,9 +167,11 @@ field() { tr ' ' '\n' | sed -n "s/^$1=//p" | head -1; }
         fi
     done
     echo
-    echo "Choose io_uring (\`EVENT_IO_URING=1\` or \`Config::prefer_method(\"io_uring\")\`) where registrations"
-    echo "change on most iterations and the kernel lets it (Linux 5.13 and later, not forbidden): the"
-    echo "changes cost no system call there. With a stable set of events epoll spends fewer instructions."
+    echo "When to choose io_uring (\`EVENT_IO_URING=1\` or \`Config::prefer_method(\"io_uring\")\`): it saves"
+    echo "the system calls of registration changes (a re-add costs epoll two, the changelist one, io_uring"
+    echo "none) and pays for its ring in user-space instructions on every event; choose it where changes"
+    echo "dominate and the timed rows above put it ahead on your kernel (5.13 or later, not forbidden);"
+    echo "keep epoll, the default, for long-lived events."
     echo
 } >"$READD_OUT"
 

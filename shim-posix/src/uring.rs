@@ -167,12 +167,14 @@ impl Uring {
         })
     }
 
-    /// Queues `entry`, submitting the full queue first if need be.
+    /// Queues `entry`, submitting the full queue first if need be (an
+    /// `EBUSY` there, the completion queue full beyond what the kernel
+    /// keeps, fails rather than spins).
     fn push(&mut self, entry: &squeue::Entry) -> Result<(), Error> {
         while !sys::uring_push(&mut self.ring, entry) {
             if let Err(e) = self.ring.submit() {
                 let code = e.raw_os_error().unwrap_or(libc::EIO);
-                if code != libc::EINTR && code != libc::EBUSY && code != libc::EAGAIN {
+                if code != libc::EINTR {
                     return Err(Error::Os {
                         op: &"io_uring_enter",
                         code,
