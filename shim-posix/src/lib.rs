@@ -74,7 +74,7 @@ mod select;
 mod signal;
 mod socket;
 mod sys;
-#[cfg(target_os = "linux")]
+#[cfg(io_uring)]
 mod uring;
 mod wake;
 
@@ -86,8 +86,8 @@ pub use poll::{POLL, Poll};
 pub use select::{SELECT, Select};
 pub use signal::{MAX_SIGNALS, MAX_SUBSCRIBERS, handler_installed};
 pub use socket::socketpair;
-#[cfg(target_os = "linux")]
-pub use uring::{IO_URING, Uring};
+#[cfg(io_uring)]
+pub use uring::Uring;
 pub use wake::MAX_WAKERS;
 
 /// The remote queue of a POSIX base: other threads reach the base through
@@ -99,7 +99,22 @@ pub type Remote = RemoteQueue<Growable>;
 /// is chosen only when asked for (`Config::prefer_method`, `EVENT_IO_URING`)
 /// until measurements make it the default.
 #[cfg(target_os = "linux")]
-static METHODS: [Method; 4] = [epoll::EPOLL, poll::POLL, select::SELECT, uring::IO_URING];
+static METHODS: [Method; 4] = [epoll::EPOLL, poll::POLL, select::SELECT, IO_URING];
+
+/// `io_uring`: tried last by the platform, so chosen only when asked for
+/// (`Config::prefer_method("io_uring")`, `EVENT_IO_URING`) or when every
+/// other method is ruled out. Listed on every Linux; where the io-uring
+/// crate has no bindings for the architecture (s390x, 32-bit targets), it
+/// is refused at open with that reason.
+#[cfg(target_os = "linux")]
+pub static IO_URING: Method = Method {
+    name: "io_uring",
+    features: evbase_core::Features::ET
+        .union(evbase_core::Features::O1)
+        .union(evbase_core::Features::EARLY_CLOSE),
+    need_reinit: true,
+    changelist: true,
+};
 #[cfg(target_os = "android")]
 static METHODS: [Method; 3] = [epoll::EPOLL, poll::POLL, select::SELECT];
 #[cfg(kqueue)]
@@ -250,11 +265,15 @@ impl Platform for PosixPlatform {
                 config.flags().contains(evbase_core::BaseFlags::PRECISE_TIMER),
                 self.force_timerfd,
             )?)),
-            #[cfg(target_os = "linux")]
+            #[cfg(io_uring)]
             "io_uring" => Ok(PosixBackend::Uring(Uring::open(
                 config.flags().contains(evbase_core::BaseFlags::PRECISE_TIMER),
                 self.refuse_io_uring,
             )?)),
+            #[cfg(all(target_os = "linux", not(io_uring)))]
+            "io_uring" => Err(Error::Unsupported(
+                &"io_uring: the io-uring crate has no bindings for this architecture",
+            )),
             #[cfg(kqueue)]
             "kqueue" => Ok(PosixBackend::Kqueue(Kqueue::open()?)),
             "poll" => Ok(PosixBackend::Poll(Poll::open()?)),
@@ -294,7 +313,7 @@ pub enum PosixBackend {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     Epoll(Epoll),
     /// io_uring.
-    #[cfg(target_os = "linux")]
+    #[cfg(io_uring)]
     Uring(Uring),
     /// kqueue.
     #[cfg(kqueue)]
@@ -310,7 +329,7 @@ macro_rules! each {
         match $self {
             #[cfg(any(target_os = "linux", target_os = "android"))]
             PosixBackend::Epoll($b) => $e,
-            #[cfg(target_os = "linux")]
+            #[cfg(io_uring)]
             PosixBackend::Uring($b) => $e,
             #[cfg(kqueue)]
             PosixBackend::Kqueue($b) => $e,

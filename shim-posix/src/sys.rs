@@ -475,7 +475,7 @@ mod linux {
 // ---------------------------------------------------------------- Linux: io_uring
 
 /// Queues `entry` in `ring`'s submission queue; false when it is full.
-#[cfg(target_os = "linux")]
+#[cfg(io_uring)]
 pub(crate) fn uring_push(ring: &mut io_uring::IoUring, entry: &io_uring::squeue::Entry) -> bool {
     // SAFETY: the entries evbase queues (poll add and poll remove) point to
     // no memory: nothing has to outlive their submission.

@@ -26,23 +26,13 @@
 
 use core::time::Duration;
 
-use evbase_core::{Change, Error, Features, Method, Sink, Waker, What};
+use evbase_core::{Change, Error, Method, Sink, Waker, What};
 use io_uring::{IoUring, cqueue, opcode, squeue, types};
 
 use crate::clock::millis_up;
 use crate::epoll::{interest, readiness};
 use crate::internal::{Internal, Seen};
 use crate::sys;
-
-/// `io_uring`: tried last by the platform, so chosen only when asked for
-/// (`Config::prefer_method("io_uring")`, `EVENT_IO_URING`) or when every
-/// other method is ruled out.
-pub static IO_URING: Method = Method {
-    name: "io_uring",
-    features: Features::ET.union(Features::O1).union(Features::EARLY_CLOSE),
-    need_reinit: true,
-    changelist: true,
-};
 
 /// Submission queue entries; a longer batch of changes is submitted in
 /// parts (one more `io_uring_enter` each 256 entries).
@@ -314,7 +304,7 @@ impl Uring {
 
 impl evbase_core::Backend for Uring {
     fn method(&self) -> &'static Method {
-        &IO_URING
+        &crate::IO_URING
     }
 
     /// Not an open fd is refused here: its poll would fail only at the next
