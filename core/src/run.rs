@@ -48,6 +48,13 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         self.core.got_break = false;
         self.core.got_exit = false;
         let result = self.run_loop(flags);
+        // A `ONCE` run whose last callback was the exit event returned
+        // without going round to the top: the exit ended it, and is spent
+        // (libevent clears it when the next loop starts).
+        if self.core.stop & stop::EXIT != 0 {
+            self.core.stop &= !stop::EXIT;
+            self.core.got_exit = true;
+        }
         self.core.clear_cache();
         self.core.loop_running = false;
         result

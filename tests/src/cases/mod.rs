@@ -55,7 +55,8 @@ macro_rules! conformance {
             selection::methods, selection::base_features,
             watch::callback_ordering, watch::timeout_unavailable, watch::watch_zero_wait,
             watch::watch_added_and_freed_inside, watch::watch_break_in_prepare, watch::watch_break_in_check,
-            watch::watch_prepare_changes_the_wait, watch::watch_bad_reentrant, watch::watch_stale_id
+            watch::watch_prepare_changes_the_wait, watch::watch_bad_reentrant, watch::watch_stale_id,
+            watch::watch_exit_ending_a_once_run_is_spent
         );
     };
     (@cases $platform:ty, $storage:ty, $variant:expr, $skipped:expr; $($module:ident :: $case:ident),* $(,)?) => {

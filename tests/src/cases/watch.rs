@@ -19,12 +19,22 @@ enum Seen {
 
 /// A watcher callback that logs its phase under `tag`.
 fn logger<P: TestPlatform, S: Storage>(seen: &Log<Seen>, tag: u8) -> WatchCallback<P, S> {
+    logger_then(seen, tag, |_| {})
+}
+
+/// A watcher callback that logs its phase under `tag`, then does `then`.
+fn logger_then<P: TestPlatform, S: Storage>(
+    seen: &Log<Seen>,
+    tag: u8,
+    then: fn(&mut EventBase<P, S>),
+) -> WatchCallback<P, S> {
     let seen = seen.clone();
-    WatchCallback::<P, S>::new(move |_, _, phase| {
+    WatchCallback::<P, S>::new(move |base, _, phase| {
         seen.borrow_mut().push(match phase {
             Phase::Prepare { timeout } => Seen::Prepare(tag, timeout),
             Phase::Check => Seen::Check(tag),
         });
+        then(base);
     })
 }
 
@@ -281,13 +291,7 @@ pub fn watch_break_in_prepare<P: TestPlatform, S: Storage>(variant: &str) {
 pub fn watch_break_in_check<P: TestPlatform, S: Storage>(variant: &str) {
     let mut base = new_base::<P, S>(variant);
     let seen = log();
-    let s = seen.clone();
-    let check = base
-        .new_check(WatchCallback::<P, S>::new(move |b, _, _| {
-            s.borrow_mut().push(Seen::Check(1));
-            b.loop_break();
-        }))
-        .unwrap();
+    let check = base.new_check(logger_then(&seen, 1, |b| b.loop_break())).unwrap();
     let user = base
         .new_event(Source::None, What::empty(), event_logger(&seen, 1))
         .unwrap();
@@ -396,4 +400,28 @@ pub fn watch_stale_id<P: TestPlatform, S: Storage>(variant: &str) {
     assert_eq!(base.free_watcher(id), Err(Error::StaleWatcher));
     assert_eq!(base.watcher_kind(id), Err(Error::StaleWatcher));
     assert_eq!(base.num_watchers(), 0);
+}
+
+/// Found by the `loop_ops` fuzzer: `loop_exit` from a check watcher of a
+/// `ONCE` run whose exit event is the last callback ends that run; the
+/// exit is then spent (libevent clears it when the next loop starts), so
+/// the next run runs its callbacks instead of returning at once.
+pub fn watch_exit_ending_a_once_run_is_spent<P: TestPlatform, S: Storage>(variant: &str) {
+    let mut base = new_base::<P, S>(variant);
+    let seen = log();
+    let check = base
+        .new_check(logger_then(&seen, 1, |b| b.loop_exit(None).unwrap()))
+        .unwrap();
+    let user = base
+        .new_event(Source::None, What::empty(), event_logger(&seen, 1))
+        .unwrap();
+    base.active(user, What::empty(), 1).unwrap();
+    assert_eq!(base.run(LoopFlags::ONCE | LoopFlags::NONBLOCK), Ok(Exit::Done));
+    assert!(base.got_exit());
+    assert_eq!(*seen.borrow(), [Seen::Check(1), Seen::Event(1)]);
+    base.free_watcher(check).unwrap();
+    base.active(user, What::empty(), 1).unwrap();
+    assert_eq!(base.run(LoopFlags::NONBLOCK), Ok(Exit::NoEvents));
+    assert!(!base.got_exit());
+    assert_eq!(*seen.borrow(), [Seen::Check(1), Seen::Event(1), Seen::Event(1)]);
 }
