@@ -1,9 +1,11 @@
-//! The timer min-heap (libevent's `minheap-internal.h`), indexed by key.
+//! The timer min-heap (libevent's `minheap-internal.h`).
 //!
-//! Every timer is a `u32` key (an event slot index) with a deadline. The heap
-//! keeps the entries in an array ordered as a binary min-heap, and a position
-//! table indexed by key says where each key sits, so any timer can be erased
-//! or re-keyed in O(log n) with no search, and the earliest is read in O(1).
+//! Every timer is a `u32` key (an event's record index) with a deadline.
+//! The heap keeps the entries in an array ordered as a binary min-heap and
+//! tells the keys' owner where each one sits ([`HeapSlots::place`]), so any
+//! timer can be erased or re-keyed in O(log n) with no search, and the
+//! earliest is read in O(1). In a base the positions live in the event
+//! records; [`TimerHeap`] is the same heap with a position table of its own.
 //!
 //! Unlike libevent's heap, the order is total and stable: timers with equal
 //! deadlines come out in the order they were pushed (or last adjusted), by a
@@ -17,16 +19,21 @@
 
 use crate::{Buf, Error, Instant, Storage};
 
-/// "Not in the heap" in the position table.
+/// "Not in the heap" in a position table.
 const ABSENT: u32 = u32::MAX;
 
-/// A min-heap of timers keyed by `u32`: earliest deadline first, equal
-/// deadlines in FIFO order.
-pub struct TimerHeap<S: Storage> {
-    /// The heap array: `deadline << 64 | seq << 32 | key`.
+/// Where the keys of a heap learn their positions.
+pub(crate) trait HeapSlots {
+    /// Key `key` now sits at index `at` of the heap array.
+    fn place(&mut self, key: u32, at: u32);
+    /// Where key `key`, which is in the heap, sits.
+    fn position(&self, key: u32) -> u32;
+}
+
+/// The heap array: earliest deadline first, equal deadlines in FIFO order.
+pub(crate) struct Heap<S: Storage> {
+    /// `deadline << 64 | seq << 32 | key`.
     entries: S::Vec<u128>,
-    /// `pos[key]` is the index of `key` in `entries`, or [`ABSENT`].
-    pos: S::Vec<u32>,
     /// The sequence number the next push or adjust takes.
     next_seq: u32,
     /// A re-key taken by [`defer`](Self::defer), not yet applied.
@@ -48,197 +55,170 @@ fn deadline_of(e: u128) -> Instant {
     Instant::from_nanos((e >> 64) as u64)
 }
 
-impl<S: Storage> Default for TimerHeap<S> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<S: Storage> core::fmt::Debug for TimerHeap<S> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_map().entries(self.iter()).finish()
-    }
-}
-
-impl<S: Storage> TimerHeap<S> {
-    /// An empty heap.
-    pub fn new() -> Self {
-        TimerHeap {
+impl<S: Storage> Heap<S> {
+    pub(crate) fn new() -> Self {
+        Heap {
             entries: Default::default(),
-            pos: Default::default(),
             next_seq: 0,
             deferred: None,
         }
     }
 
-    /// How many timers the heap holds.
-    #[inline]
-    pub fn len(&self) -> usize {
+    #[inline(always)]
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
-    /// Bytes of the heap array and the position table, as filled now.
-    pub(crate) fn table_bytes(&self) -> usize {
-        self.entries.len() * core::mem::size_of::<u128>() + self.pos.len() * core::mem::size_of::<u32>()
-    }
-
-    /// Whether the heap holds no timer.
-    #[inline]
-    pub fn is_empty(&self) -> bool {
+    #[inline(always)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
+    pub(crate) fn table_bytes(&self) -> usize {
+        self.entries.len() * core::mem::size_of::<u128>()
+    }
+
+    /// The earliest timer, in O(1).
     #[inline(always)]
-    fn index_of(&self, key: u32) -> Option<usize> {
-        match self.pos.get(key as usize) {
-            Some(&p) if p != ABSENT => Some(p as usize),
-            _ => None,
-        }
-    }
-
-    /// Whether `key` has a timer in the heap.
-    #[inline]
-    pub fn contains(&self, key: u32) -> bool {
-        self.index_of(key).is_some()
-    }
-
-    /// The deadline of `key`, if it is in the heap.
-    #[inline]
-    pub fn deadline(&self, key: u32) -> Option<Instant> {
-        self.index_of(key).map(|i| deadline_of(self.entries[i]))
-    }
-
-    /// The earliest timer (the first pushed among equal deadlines), in O(1).
-    #[inline]
-    pub fn top(&self) -> Option<(u32, Instant)> {
+    pub(crate) fn top(&self) -> Option<(u32, Instant)> {
         self.entries.first().map(|&e| (key_of(e), deadline_of(e)))
     }
 
-    /// Makes room for `additional` more timers, so that as many pushes of keys
-    /// the position table already covers cannot fail.
+    /// The earliest deadline.
+    #[inline(always)]
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.entries.first().map(|&e| deadline_of(e))
+    }
+
+    /// The deadline of the entry at `at` (as of the last flush).
+    #[inline(always)]
+    pub(crate) fn deadline_at(&self, at: u32) -> Instant {
+        deadline_of(self.entries[at as usize])
+    }
+
+    /// The deadline of `key`, at `at`: its deferred one if a re-key waits.
+    #[inline]
+    pub(crate) fn deadline_of(&self, key: u32, at: u32) -> Instant {
+        match self.deferred {
+            Some(e) if key_of(e) == key => deadline_of(e),
+            _ => self.deadline_at(at),
+        }
+    }
+
+    /// Entry `i` as `(key, deadline, sequence number)`.
+    pub(crate) fn entry_at(&self, i: usize) -> Option<(u32, Instant, u32)> {
+        self.entries
+            .get(i)
+            .map(|&e| (key_of(e), deadline_of(e), (e >> 32) as u32))
+    }
+
+    /// The next sequence number and the key of a deferred re-key.
+    pub(crate) fn audit(&self) -> (u32, Option<u32>) {
+        (self.next_seq, self.deferred.map(key_of))
+    }
+
+    /// Every timer as `(key, deadline)`, in no particular order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, Instant)> + '_ {
+        self.entries.iter().map(|&e| (key_of(e), deadline_of(e)))
+    }
+
+    /// Makes room for `additional` more timers.
     ///
     /// # Errors
     /// [`Error::Capacity`] when a fixed heap cannot hold that many.
-    pub fn reserve(&mut self, additional: usize) -> Result<(), Error> {
+    #[inline]
+    pub(crate) fn reserve(&mut self, additional: usize) -> Result<(), Error> {
         self.entries.try_reserve(additional, &"timer heap")
     }
 
-    /// Adds a timer for `key`, which must not be in the heap already.
+    /// Adds a timer for `key`, which must not be in the heap.
     ///
     /// # Errors
-    /// [`Error::Capacity`] when the heap or its position table is full; the
-    /// heap is unchanged then.
-    #[inline]
-    pub fn push(&mut self, key: u32, deadline: Instant) -> Result<(), Error> {
-        debug_assert!(!self.contains(key), "TimerHeap::push: key {key} is already in the heap");
-        debug_assert!(key != ABSENT, "TimerHeap::push: key u32::MAX is reserved");
+    /// [`Error::Capacity`] when the heap is full; nothing changes then.
+    #[inline(always)]
+    pub(crate) fn push(&mut self, slots: &mut impl HeapSlots, key: u32, deadline: Instant) -> Result<(), Error> {
         // Before the placeholder below exists (a renumbering sorts the
         // entries); a number taken in vain is harmless.
-        let seq = self.take_seq();
+        let seq = self.take_seq(slots);
         let hole = self.entries.len();
-        // Take the slot first, then cover the key; undo the slot if the
-        // position table cannot grow.
         self.entries.try_push(0, &"timer heap")?;
-        if key as usize >= self.pos.len()
-            && let Err(e) = self
-                .pos
-                .try_grow_to(key as usize + 1, &"timer heap positions", || ABSENT)
-        {
-            self.entries.pop();
-            return Err(e);
-        }
-        self.sift_up(hole, pack(key, deadline, seq));
+        self.sift_up(slots, hole, pack(key, deadline, seq));
         Ok(())
     }
 
     /// Removes and returns the earliest timer.
     #[inline]
-    pub fn pop(&mut self) -> Option<(u32, Instant)> {
+    pub(crate) fn pop(&mut self, slots: &mut impl HeapSlots) -> Option<(u32, Instant)> {
         let top = *self.entries.first()?;
         self.cancel_deferred(key_of(top));
-        self.pos[key_of(top) as usize] = ABSENT;
         let last = self.entries.pop()?;
         if !self.entries.is_empty() {
-            self.sift_down(0, last);
+            self.sift_down(slots, 0, last);
         }
         Some((key_of(top), deadline_of(top)))
     }
 
-    /// Removes the timer of `key`; returns whether it was in the heap.
-    #[inline]
-    pub fn erase(&mut self, key: u32) -> bool {
-        let Some(i) = self.index_of(key) else { return false };
-        self.cancel_deferred(key);
-        self.pos[key as usize] = ABSENT;
-        let Some(last) = self.entries.pop() else { return false };
-        if i < self.entries.len() {
-            self.resift(i, last);
-        }
-        true
-    }
-
-    /// Gives `key` a new deadline: moves it in place if it is in the heap,
-    /// else pushes it. Either way it goes after the timers whose deadline
-    /// equals the new one.
-    ///
-    /// # Errors
-    /// [`Error::Capacity`] only when `key` was absent and the push fails.
-    #[inline]
-    pub fn adjust(&mut self, key: u32, deadline: Instant) -> Result<(), Error> {
-        if !self.contains(key) {
-            return self.push(key, deadline);
-        }
-        self.update(key, deadline);
-        Ok(())
-    }
-
-    /// [`adjust`](Self::adjust) of `key`, which is in the heap: infallible,
-    /// one position lookup and one sift (the timer re-arm's path).
-    ///
-    /// # Panics
-    /// If `key` is not in the heap.
+    /// Removes the entry at `at`, whose key is `key`.
     #[inline(always)]
-    pub fn update(&mut self, key: u32, deadline: Instant) {
-        debug_assert!(self.contains(key), "TimerHeap::update: key {key} is not in the heap");
+    pub(crate) fn erase_at(&mut self, slots: &mut impl HeapSlots, at: u32, key: u32) {
+        debug_assert_eq!(self.entries.get(at as usize).map(|&e| key_of(e)), Some(key));
+        self.cancel_deferred(key);
+        let Some(last) = self.entries.pop() else { return };
+        let i = at as usize;
+        if i < self.entries.len() {
+            if i > 0 && last < self.entries[(i - 1) / 2] {
+                self.sift_up(slots, i, last);
+            } else {
+                self.sift_down(slots, i, last);
+            }
+        }
+    }
+
+    /// Gives `key`, which is in the heap, a new deadline: it goes after the
+    /// timers whose deadline equals the new one. One sift.
+    #[inline(always)]
+    pub(crate) fn update(&mut self, slots: &mut impl HeapSlots, key: u32, deadline: Instant) {
         self.cancel_deferred(key);
         // Take the number first: a renumbering moves entries.
-        let seq = self.take_seq();
-        self.rekey(pack(key, deadline, seq));
+        let seq = self.take_seq(slots);
+        let at = slots.position(key);
+        self.rekey(slots, at, pack(key, deadline, seq));
     }
 
-    /// Moves the entry of `e`'s key, which is in the heap, to `e`.
+    /// Moves the entry at `at` to `e`, which has the same key.
     #[inline(always)]
-    fn rekey(&mut self, e: u128) {
-        let i = self.pos[key_of(e) as usize] as usize;
+    fn rekey(&mut self, slots: &mut impl HeapSlots, at: u32, e: u128) {
+        let i = at as usize;
         // The new entry is never equal to the old one (a fresh sequence
         // number), so it moves only one way: up when it sorts before the old.
         if e < self.entries[i] {
-            self.sift_up(i, e);
+            self.sift_up(slots, i, e);
         } else {
-            self.sift_down(i, e);
+            self.sift_down(slots, i, e);
         }
     }
 
-    /// [`adjust`](Self::adjust) of `key`, which is in the heap, ordered as
-    /// of now but applied by the next [`flush`](Self::flush): until then
-    /// its entry keeps its old deadline. An `adjust`, `erase` or `pop` of
-    /// `key` in between cancels it. The loop re-arms a persistent event
-    /// this way, so that a callback that re-adds it sifts once, not twice.
+    /// A re-key of `key` (at `at`), ordered as of now but applied by the
+    /// next [`flush`](Self::flush): until then its entry keeps its old
+    /// deadline. An update, erase or pop of `key` in between cancels it.
+    /// The loop re-arms a persistent event this way, so that a callback
+    /// that re-adds it sifts once, not twice.
+    /// The caller flushes a pending one first.
     #[inline]
-    pub fn defer(&mut self, key: u32, deadline: Instant) {
-        debug_assert!(self.contains(key), "TimerHeap::defer: key {key} is not in the heap");
-        self.flush();
-        let seq = self.take_seq();
+    pub(crate) fn defer(&mut self, slots: &mut impl HeapSlots, key: u32, deadline: Instant) {
+        debug_assert!(self.deferred.is_none(), "Heap::defer: flush the pending re-key first");
+        let seq = self.take_seq(slots);
         self.deferred = Some(pack(key, deadline, seq));
     }
 
     /// Applies a deferred re-key, if any.
-    #[inline]
-    pub fn flush(&mut self) {
+    #[inline(always)]
+    pub(crate) fn flush(&mut self, slots: &mut impl HeapSlots) {
         // Written only when set (a take() stores on every call).
         if let Some(e) = self.deferred {
             self.deferred = None;
-            self.rekey(e);
+            let i = slots.position(key_of(e));
+            self.rekey(slots, i, e);
         }
     }
 
@@ -249,47 +229,19 @@ impl<S: Storage> TimerHeap<S> {
         }
     }
 
-    /// Removes every timer (keeps the memory).
-    pub fn clear(&mut self) {
+    /// Removes every timer (keeps the memory); `slots` hear nothing.
+    pub(crate) fn clear(&mut self) {
         self.deferred = None;
-        for &e in self.entries.iter() {
-            self.pos[key_of(e) as usize] = ABSENT;
-        }
         self.entries.clear();
         self.next_seq = 0;
-    }
-
-    /// Every timer as `(key, deadline)`, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (u32, Instant)> + '_ {
-        self.entries.iter().map(|&e| (key_of(e), deadline_of(e)))
-    }
-
-    /// Entry `i` of the heap array as `(key, deadline, sequence number)`
-    /// (for [`crate::invariants`]).
-    pub(crate) fn entry_at(&self, i: usize) -> Option<(u32, Instant, u32)> {
-        self.entries
-            .get(i)
-            .map(|&e| (key_of(e), deadline_of(e), (e >> 32) as u32))
-    }
-
-    /// Where the position table says `key` sits (for [`crate::invariants`]).
-    pub(crate) fn position(&self, key: u32) -> Option<usize> {
-        self.index_of(key)
-    }
-
-    /// How many keys the position table places, the next sequence number
-    /// and the key of a deferred re-key (for [`crate::invariants`]).
-    pub(crate) fn audit(&self) -> (usize, u32, Option<u32>) {
-        let placed = self.pos.iter().filter(|&&p| p != ABSENT).count();
-        (placed, self.next_seq, self.deferred.map(key_of))
     }
 
     /// A fresh sequence number, renumbering the entries when the counter is
     /// exhausted.
     #[inline(always)]
-    fn take_seq(&mut self) -> u32 {
+    fn take_seq(&mut self, slots: &mut impl HeapSlots) -> u32 {
         if self.next_seq == u32::MAX {
-            self.renumber();
+            self.renumber(slots);
         }
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -299,50 +251,35 @@ impl<S: Storage> TimerHeap<S> {
     /// Gives the entries the sequence numbers `0..len` in their order. A
     /// sorted array is a valid heap, and equal deadlines keep their order.
     #[cold]
-    fn renumber(&mut self) {
+    fn renumber(&mut self, slots: &mut impl HeapSlots) {
         // A deferred entry holds an old number: apply it first.
-        self.flush();
+        if let Some(e) = self.deferred.take() {
+            let i = self.entries.iter().position(|&x| key_of(x) == key_of(e)).unwrap_or(0);
+            self.rekey(slots, i as u32, e);
+        }
         // Heapsort with the heap's own sift (the library sort would add
         // 3.4 KB of flash for a call every four billion pushes): moving the
         // earliest to the end of a shrinking heap leaves the entries latest
-        // first. Positions written meanwhile are rewritten below.
+        // first. Positions are written below.
         let entries = &mut self.entries[..];
         for end in (1..entries.len()).rev() {
             let last = entries[end];
             entries[end] = entries[0];
-            sift_down(&mut entries[..end], &mut self.pos, 0, last);
+            sift_down(&mut entries[..end], &mut NoSlots, 0, last);
         }
         entries.reverse();
         for (i, e) in self.entries.iter_mut().enumerate() {
             let key = key_of(*e);
             *e = pack(key, deadline_of(*e), i as u32);
-            self.pos[key as usize] = i as u32;
+            slots.place(key, i as u32);
         }
         self.next_seq = self.entries.len() as u32;
     }
 
-    /// Lets a test start the sequence counter near its end.
-    #[cfg(test)]
-    pub(crate) fn set_next_seq(&mut self, seq: u32) {
-        assert!(self.entries.iter().all(|&e| ((e >> 32) as u32) < seq));
-        self.next_seq = seq;
-    }
-
-    /// Puts `e` into the hole at `i`, moving it up or down as needed.
-    #[inline(always)]
-    fn resift(&mut self, i: usize, e: u128) {
-        if i > 0 && e < self.entries[(i - 1) / 2] {
-            self.sift_up(i, e);
-        } else {
-            self.sift_down(i, e);
-        }
-    }
-
     /// Moves the hole at `hole` up until `e` fits, then writes `e` there.
     #[inline(always)]
-    fn sift_up(&mut self, mut hole: usize, e: u128) {
+    fn sift_up(&mut self, slots: &mut impl HeapSlots, mut hole: usize, e: u128) {
         let entries = &mut self.entries[..];
-        let pos = &mut self.pos[..];
         while hole > 0 {
             let parent = (hole - 1) / 2;
             let p = entries[parent];
@@ -350,39 +287,34 @@ impl<S: Storage> TimerHeap<S> {
                 break;
             }
             entries[hole] = p;
-            pos[key_of(p) as usize] = hole as u32;
+            slots.place(key_of(p), hole as u32);
             hole = parent;
         }
         entries[hole] = e;
-        pos[key_of(e) as usize] = hole as u32;
+        slots.place(key_of(e), hole as u32);
     }
 
     /// Moves the hole at `hole` down until `e` fits, then writes `e` there.
     #[inline(always)]
-    fn sift_down(&mut self, hole: usize, e: u128) {
-        sift_down(&mut self.entries, &mut self.pos, hole, e);
+    fn sift_down(&mut self, slots: &mut impl HeapSlots, hole: usize, e: u128) {
+        sift_down(&mut self.entries, slots, hole, e);
     }
+}
 
-    /// Checks the heap property and that every position matches (tests).
-    #[cfg(test)]
-    pub(crate) fn check(&self) {
-        let n = self.entries.len();
-        for i in 1..n {
-            assert!(self.entries[(i - 1) / 2] < self.entries[i], "heap property at {i}");
-        }
-        for (i, &e) in self.entries.iter().enumerate() {
-            assert_eq!(self.pos[key_of(e) as usize], i as u32, "position of key {}", key_of(e));
-            assert!(((e >> 32) as u32) < self.next_seq, "sequence numbers are in the past");
-        }
-        let present = self.pos.iter().filter(|&&p| p != ABSENT).count();
-        assert_eq!(present, n, "position table marks exactly the keys in the heap");
+/// Positions nobody keeps (while renumbering).
+struct NoSlots;
+
+impl HeapSlots for NoSlots {
+    fn place(&mut self, _: u32, _: u32) {}
+    fn position(&self, _: u32) -> u32 {
+        0
     }
 }
 
 /// Moves the hole at `hole` of the heap `entries` down until `e` fits, then
-/// writes `e` there; `pos` follows every entry moved.
+/// writes `e` there; `slots` follow every entry moved.
 #[inline(always)]
-fn sift_down(entries: &mut [u128], pos: &mut [u32], mut hole: usize, e: u128) {
+fn sift_down(entries: &mut [u128], slots: &mut impl HeapSlots, mut hole: usize, e: u128) {
     let n = entries.len();
     loop {
         let mut child = 2 * hole + 1;
@@ -401,11 +333,204 @@ fn sift_down(entries: &mut [u128], pos: &mut [u32], mut hole: usize, e: u128) {
             break;
         }
         entries[hole] = c;
-        pos[key_of(c) as usize] = hole as u32;
+        slots.place(key_of(c), hole as u32);
         hole = child;
     }
     entries[hole] = e;
-    pos[key_of(e) as usize] = hole as u32;
+    slots.place(key_of(e), hole as u32);
+}
+
+/// A position table of its own: one `u32` per key.
+struct Positions<S: Storage>(S::Vec<u32>);
+
+impl<S: Storage> HeapSlots for Positions<S> {
+    #[inline(always)]
+    fn place(&mut self, key: u32, at: u32) {
+        self.0[key as usize] = at;
+    }
+    fn position(&self, key: u32) -> u32 {
+        self.0[key as usize]
+    }
+}
+
+/// A min-heap of timers keyed by `u32`, with its own position table: the
+/// heap of [`EventBase`](crate::EventBase) (which keeps the positions in
+/// its event records) as a standalone type. Earliest deadline first, equal
+/// deadlines in FIFO order.
+pub struct TimerHeap<S: Storage> {
+    heap: Heap<S>,
+    pos: Positions<S>,
+}
+
+impl<S: Storage> Default for TimerHeap<S> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S: Storage> core::fmt::Debug for TimerHeap<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<S: Storage> TimerHeap<S> {
+    /// An empty heap.
+    pub fn new() -> Self {
+        TimerHeap {
+            heap: Heap::new(),
+            pos: Positions(Default::default()),
+        }
+    }
+
+    /// How many timers the heap holds.
+    pub fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    /// Whether the heap holds no timer.
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+
+    fn index_of(&self, key: u32) -> Option<u32> {
+        match self.pos.0.get(key as usize) {
+            Some(&p) if p != ABSENT => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Whether `key` has a timer in the heap.
+    pub fn contains(&self, key: u32) -> bool {
+        self.index_of(key).is_some()
+    }
+
+    /// The deadline of `key`, if it is in the heap.
+    pub fn deadline(&self, key: u32) -> Option<Instant> {
+        self.index_of(key).map(|i| self.heap.deadline_at(i))
+    }
+
+    /// The earliest timer (the first pushed among equal deadlines), in O(1).
+    pub fn top(&self) -> Option<(u32, Instant)> {
+        self.heap.top()
+    }
+
+    /// Makes room for `additional` more timers, so that as many pushes of keys
+    /// the position table already covers cannot fail.
+    ///
+    /// # Errors
+    /// [`Error::Capacity`] when a fixed heap cannot hold that many.
+    pub fn reserve(&mut self, additional: usize) -> Result<(), Error> {
+        self.heap.reserve(additional)
+    }
+
+    /// Adds a timer for `key`, which must not be in the heap already.
+    ///
+    /// # Errors
+    /// [`Error::Capacity`] when the heap or its position table is full; the
+    /// heap is unchanged then.
+    pub fn push(&mut self, key: u32, deadline: Instant) -> Result<(), Error> {
+        debug_assert!(!self.contains(key), "TimerHeap::push: key {key} is already in the heap");
+        debug_assert!(key != ABSENT, "TimerHeap::push: key u32::MAX is reserved");
+        self.heap.reserve(1)?;
+        self.pos
+            .0
+            .try_grow_to(key as usize + 1, &"timer heap positions", || ABSENT)?;
+        self.heap.push(&mut self.pos, key, deadline)
+    }
+
+    /// Removes and returns the earliest timer.
+    pub fn pop(&mut self) -> Option<(u32, Instant)> {
+        let (key, deadline) = self.heap.pop(&mut self.pos)?;
+        self.pos.0[key as usize] = ABSENT;
+        Some((key, deadline))
+    }
+
+    /// Removes the timer of `key`; returns whether it was in the heap.
+    pub fn erase(&mut self, key: u32) -> bool {
+        let Some(at) = self.index_of(key) else { return false };
+        self.heap.erase_at(&mut self.pos, at, key);
+        self.pos.0[key as usize] = ABSENT;
+        true
+    }
+
+    /// Gives `key` a new deadline: moves it in place if it is in the heap,
+    /// else pushes it. Either way it goes after the timers whose deadline
+    /// equals the new one.
+    ///
+    /// # Errors
+    /// [`Error::Capacity`] only when `key` was absent and the push fails.
+    pub fn adjust(&mut self, key: u32, deadline: Instant) -> Result<(), Error> {
+        match self.index_of(key) {
+            Some(_) => {
+                self.heap.update(&mut self.pos, key, deadline);
+                Ok(())
+            }
+            None => self.push(key, deadline),
+        }
+    }
+
+    /// [`adjust`](Self::adjust) of `key`, which is in the heap, ordered as
+    /// of now but applied by the next [`flush`](Self::flush): until then
+    /// its entry keeps its old deadline. An `adjust`, `erase` or `pop` of
+    /// `key` in between cancels it.
+    ///
+    /// # Panics
+    /// If `key` is not in the heap.
+    pub fn defer(&mut self, key: u32, deadline: Instant) {
+        assert!(self.contains(key), "TimerHeap::defer: key {key} is not in the heap");
+        self.flush();
+        self.heap.defer(&mut self.pos, key, deadline);
+    }
+
+    /// Applies a deferred re-key, if any.
+    pub fn flush(&mut self) {
+        self.heap.flush(&mut self.pos);
+    }
+
+    /// Removes every timer (keeps the memory).
+    pub fn clear(&mut self) {
+        for (key, _) in self.heap.iter() {
+            self.pos.0[key as usize] = ABSENT;
+        }
+        self.heap.clear();
+    }
+
+    /// Every timer as `(key, deadline)`, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, Instant)> + '_ {
+        self.heap.iter()
+    }
+
+    /// Lets a test start the sequence counter near its end.
+    #[cfg(test)]
+    pub(crate) fn set_next_seq(&mut self, seq: u32) {
+        assert!(self.heap.entries.iter().all(|&e| ((e >> 32) as u32) < seq));
+        self.heap.next_seq = seq;
+    }
+
+    /// Checks the heap property and that every position matches (tests).
+    #[cfg(test)]
+    pub(crate) fn check(&self) {
+        let entries = &self.heap.entries;
+        let n = entries.len();
+        for i in 1..n {
+            assert!(entries[(i - 1) / 2] < entries[i], "heap property at {i}");
+        }
+        for (i, &e) in entries.iter().enumerate() {
+            assert_eq!(
+                self.pos.0[key_of(e) as usize],
+                i as u32,
+                "position of key {}",
+                key_of(e)
+            );
+            assert!(
+                ((e >> 32) as u32) < self.heap.next_seq,
+                "sequence numbers are in the past"
+            );
+        }
+        let present = self.pos.0.iter().filter(|&&p| p != ABSENT).count();
+        assert_eq!(present, n, "position table marks exactly the keys in the heap");
+    }
 }
 
 #[cfg(test)]

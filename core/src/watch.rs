@@ -325,7 +325,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         if self.nothing_to_wait_for(flags, active) {
             return None;
         }
-        self.core.queues.promote_later();
+        self.core.promote_later();
         // The callbacks may have taken time: the wait counts from now.
         self.core.clear_cache();
         Some(self.wait_for(flags, active))
