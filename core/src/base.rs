@@ -48,7 +48,9 @@ impl Counts {
     pub(crate) fn add_member(&mut self, slot_state: u16) {
         if slot_state & state::INTERNAL == 0 {
             self.added += 1;
-            self.max_added = self.max_added.max(self.added);
+            if self.added > self.max_added {
+                self.max_added = self.added;
+            }
         }
     }
     #[inline(always)]
@@ -690,6 +692,18 @@ impl<P: Platform, S: Storage> Core<P, S> {
         if !self.slots.unpush(key) {
             self.slots.remove(key);
         }
+    }
+
+    /// Disarms the heap timer of record `key`, in state `st`, which is in no
+    /// other queue or map.
+    #[inline]
+    pub(crate) fn del_heap_timer(&mut self, key: u32, st: u16) {
+        let r = self.slots.at_mut(key);
+        r.state = st & !(state::TIMEOUT | state::REARMED);
+        r.ncalls = 0;
+        let at = r.heap;
+        self.timers.heap.erase_at(&mut self.slots, at, key);
+        self.counts.del_member(st);
     }
 
     /// Sets the re-arm interval of persistent record `key` (0: none); room

@@ -92,6 +92,11 @@ pub(crate) mod state {
     pub(crate) const SIG: u16 = 0x1000;
     /// A persistent event with a re-arm interval (kept beside the table).
     pub(crate) const INTERVAL: u16 = 0x2000;
+    /// Its timer goes to a common-timeout queue (`common` is not 0).
+    pub(crate) const COMMON: u16 = 0x4000;
+    /// Is registered when added (libevent's `EVLIST_INSERTED`): it watches
+    /// a direction or a signal (an fd-less one is registered with no map).
+    pub(crate) const MAP: u16 = 0x8000;
     /// What the callback is: one of the `KIND_*` values.
     pub(crate) const KIND: u16 = 0x700;
     /// A function and its word (`Callback::from_fn`).

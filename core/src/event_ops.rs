@@ -136,35 +136,38 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// deadline (one sift), an unarmed one is pushed (one capacity check).
     /// False, with nothing done, in every other case and when the heap is
     /// full (`add_key` then reports it).
-    #[inline(always)]
+    #[inline]
     fn add_heap_timer(&mut self, key: u32, timeout: Duration, now: Instant) -> bool {
         let interval = duration_nanos(timeout);
         let deadline = now.saturating_add_nanos(interval);
         let core = &mut self.core;
         let r = core.slots.at(key);
-        let (st, events) = (r.state, r.events);
-        let registered = st & state::INSERTED != 0 || !events.intersects(What::IO | What::SIGNAL);
-        let persist = events.contains(What::PERSIST);
-        if st & state::FINALIZING != 0
-            || r.common != 0
-            || !registered
-            || (st & state::QUEUED != 0 && r.res.contains(What::TIMEOUT))
+        let (st, at) = (r.state, r.heap);
+        let persist = r.events.contains(What::PERSIST);
+        if st & (state::FINALIZING | state::COMMON | state::QUEUED) != 0
+            || st & (state::MAP | state::INSERTED) == state::MAP
             || (persist && !core.timers.has_interval_room(key))
         {
             return false;
         }
         if st & state::TIMEOUT != 0 {
-            core.timers.heap.update(&mut core.slots, key, deadline);
+            core.timers.heap.update_at(&mut core.slots, key, at, deadline);
         } else {
-            if core.timers.heap.push(&mut core.slots, key, deadline).is_err() {
+            if !core.timers.heap.push_at(&mut core.slots, key, at, deadline) {
                 return false;
             }
             core.counts.add_member(st);
-            core.slots.at_mut(key).state = st | state::TIMEOUT;
         }
+        let mut next = st | state::TIMEOUT;
         if persist {
-            core.set_interval(key, interval);
+            core.timers.set_interval(key, interval);
+            next = if interval != 0 {
+                next | state::INTERVAL
+            } else {
+                next & !state::INTERVAL
+            };
         }
+        core.slots.at_mut(key).state = next;
         true
     }
 
@@ -249,28 +252,33 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     ///
     /// # Errors
     /// [`Error::StaleEvent`], or a backend error on unregistering.
+    #[inline]
     pub fn del(&mut self, id: EventId) -> Result<(), Error> {
         let key = self.core.slots.check(id)?;
         let c = &mut self.core;
         let r = c.slots.at_mut(key);
         let st = r.state;
-        if st & (state::FINALIZING | state::INSERTED) != 0 {
-            if st & state::FINALIZING != 0 {
-                return Ok(());
-            }
+        if st & (state::FINALIZING | state::INSERTED | state::QUEUED | state::TIMEOUT | state::COMMON) == state::TIMEOUT
+        {
+            // A heap timer, nothing else: nothing to unregister, nothing
+            // can fail.
+            c.del_heap_timer(key, st);
+            return Ok(());
+        }
+        self.del_other(key, st)
+    }
+
+    /// [`del`](Self::del) of everything but a heap timer alone.
+    #[inline(never)]
+    fn del_other(&mut self, key: u32, st: u16) -> Result<(), Error> {
+        if st & state::FINALIZING != 0 {
+            return Ok(());
+        }
+        if st & state::INSERTED != 0 {
             return self.del_key(key);
         }
-        // Nothing to unregister (a timer): nothing can fail. A heap timer is
-        // erased here, without unschedule's call.
-        r.ncalls = 0;
-        if st & state::TIMEOUT != 0 && r.common == 0 {
-            r.state = st & !(state::TIMEOUT | state::REARMED);
-            let at = r.heap;
-            c.timers.heap.erase_at(&mut c.slots, at, key);
-            c.counts.del_member(st);
-        } else {
-            self.unschedule(key);
-        }
+        self.core.slots.at_mut(key).ncalls = 0;
+        self.unschedule(key);
         self.core.deactivate(key);
         Ok(())
     }

@@ -16,6 +16,14 @@
 //! comparison, and an entry is 16 bytes. When the 32-bit sequence counter
 //! runs out (after 2³² pushes), the heap renumbers its entries in order,
 //! which keeps the tie order and costs one sort every four billion pushes.
+//!
+//! Erasing a timer that is not the earliest leaves its entry in place with
+//! no key (a dead entry, still ordered by its deadline) instead of sifting:
+//! deleting a timer is then O(1), which is what busy servers do most (a
+//! connection's timeout is deleted long before it would fire). The earliest
+//! entry is never dead; dead entries are dropped when they reach the top,
+//! and all at once (one O(n) rebuild) once they outnumber the live ones or
+//! a fixed heap is full.
 
 use crate::{Buf, Error, Instant, Storage};
 
@@ -32,12 +40,30 @@ pub(crate) trait HeapSlots {
 
 /// The heap array: earliest deadline first, equal deadlines in FIFO order.
 pub(crate) struct Heap<S: Storage> {
-    /// `deadline << 64 | seq << 32 | key`.
+    /// `deadline << 64 | seq << 32 | key`, with [`DEAD`] set in the key of
+    /// a dead entry.
     entries: S::Vec<u128>,
+    /// How many entries are dead.
+    dead: usize,
     /// The sequence number the next push or adjust takes.
     next_seq: u32,
     /// A re-key taken by [`defer`](Self::defer), not yet applied.
     deferred: Option<u128>,
+}
+
+/// Set in the key of a dead entry. Keys are below 2³¹, so a dead entry's
+/// key is past any position table: nobody notes where it moves.
+const DEAD: u32 = 1 << 31;
+
+#[inline(always)]
+fn is_dead(e: u128) -> bool {
+    is_dead_key(key_of(e))
+}
+
+/// Whether `key`, read from an entry, marks a dead one.
+#[inline(always)]
+pub(crate) fn is_dead_key(key: u32) -> bool {
+    key & DEAD != 0
 }
 
 #[inline(always)]
@@ -59,13 +85,20 @@ impl<S: Storage> Heap<S> {
     pub(crate) fn new() -> Self {
         Heap {
             entries: Default::default(),
+            dead: 0,
             next_seq: 0,
             deferred: None,
         }
     }
 
+    /// How many timers the heap holds (dead entries not counted).
     #[inline(always)]
     pub(crate) fn len(&self) -> usize {
+        self.entries.len() - self.dead
+    }
+
+    /// The length of the array, dead entries included.
+    pub(crate) fn slots_len(&self) -> usize {
         self.entries.len()
     }
 
@@ -112,38 +145,82 @@ impl<S: Storage> Heap<S> {
             .map(|&e| (key_of(e), deadline_of(e), (e >> 32) as u32))
     }
 
-    /// The next sequence number and the key of a deferred re-key.
-    pub(crate) fn audit(&self) -> (u32, Option<u32>) {
-        (self.next_seq, self.deferred.map(key_of))
+    /// The next sequence number, the key of a deferred re-key and the
+    /// count of dead entries.
+    pub(crate) fn audit(&self) -> (u32, Option<u32>, usize) {
+        (self.next_seq, self.deferred.map(key_of), self.dead)
     }
 
     /// Every timer as `(key, deadline)`, in no particular order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, Instant)> + '_ {
-        self.entries.iter().map(|&e| (key_of(e), deadline_of(e)))
+        self.entries
+            .iter()
+            .filter(|&&e| !is_dead(e))
+            .map(|&e| (key_of(e), deadline_of(e)))
     }
 
-    /// Makes room for `additional` more timers.
+    /// Makes room for `additional` more timers. A fixed heap counts the
+    /// room of its dead entries, which the pushes drop: nothing changes
+    /// here, so an add that fails later leaves the heap as it was.
     ///
     /// # Errors
     /// [`Error::Capacity`] when a fixed heap cannot hold that many.
     #[inline]
     pub(crate) fn reserve(&mut self, additional: usize) -> Result<(), Error> {
+        let limit = self.entries.limit();
+        if self.dead != 0 && self.entries.len() + additional > limit {
+            return if self.len() + additional <= limit {
+                Ok(())
+            } else {
+                Err(Error::capacity(&"timer heap", limit))
+            };
+        }
         self.entries.try_reserve(additional, &"timer heap")
     }
 
-    /// Adds a timer for `key`, which must not be in the heap.
-    ///
-    /// # Errors
-    /// [`Error::Capacity`] when the heap is full; nothing changes then.
+    /// Adds a timer for `key`, which must not be in the heap; false when
+    /// the heap is full (nothing changes then: [`reserve`](Self::reserve)
+    /// says why). Out of line, as every heap change: a call costs less than
+    /// the registers a sift takes from its caller.
     #[inline(always)]
-    pub(crate) fn push(&mut self, slots: &mut impl HeapSlots, key: u32, deadline: Instant) -> Result<(), Error> {
+    pub(crate) fn push(&mut self, slots: &mut impl HeapSlots, key: u32, deadline: Instant) -> bool {
+        debug_assert!(key < DEAD, "Heap: keys are below 2^31");
         // Before the placeholder below exists (a renumbering sorts the
         // entries); a number taken in vain is harmless.
         let seq = self.take_seq(slots);
+        self.push_seq(slots, key, deadline, seq)
+    }
+
+    #[inline(always)]
+    fn push_seq(&mut self, slots: &mut impl HeapSlots, key: u32, deadline: Instant, seq: u32) -> bool {
+        if self.entries.len() == self.entries.limit() && self.dead != 0 {
+            self.compact(slots);
+        }
         let hole = self.entries.len();
-        self.entries.try_push(0, &"timer heap")?;
+        if self.entries.try_push(0, &"timer heap").is_err() {
+            return false;
+        }
         self.sift_up(slots, hole, pack(key, deadline, seq));
-        Ok(())
+        true
+    }
+
+    /// [`push`](Self::push) of `key`, reviving its dead entry in place if
+    /// that is still at `at` (where the key last sat): a timer deleted and
+    /// added again, as servers re-arm timeouts, costs one sift and leaves
+    /// nothing dead behind.
+    #[inline(always)]
+    pub(crate) fn push_at(&mut self, slots: &mut impl HeapSlots, key: u32, at: u32, deadline: Instant) -> bool {
+        debug_assert!(key < DEAD, "Heap: keys are below 2^31");
+        // Before the look at `at` (a renumbering moves entries).
+        let seq = self.take_seq(slots);
+        if let Some(&e) = self.entries.get(at as usize)
+            && key_of(e) == key | DEAD
+        {
+            self.dead -= 1;
+            self.rekey(slots, at, pack(key, deadline, seq));
+            return true;
+        }
+        self.push_seq(slots, key, deadline, seq)
     }
 
     /// Removes and returns the earliest timer.
@@ -151,26 +228,83 @@ impl<S: Storage> Heap<S> {
     pub(crate) fn pop(&mut self, slots: &mut impl HeapSlots) -> Option<(u32, Instant)> {
         let top = *self.entries.first()?;
         self.cancel_deferred(key_of(top));
-        let last = self.entries.pop()?;
-        if !self.entries.is_empty() {
-            self.sift_down(slots, 0, last);
-        }
+        self.remove_top(slots);
         Some((key_of(top), deadline_of(top)))
     }
 
-    /// Removes the entry at `at`, whose key is `key`.
+    /// Drops the earliest entry, then the dead ones that come up after it.
+    #[inline]
+    fn remove_top(&mut self, slots: &mut impl HeapSlots) {
+        loop {
+            let Some(last) = self.entries.pop() else { return };
+            if !self.entries.is_empty() {
+                self.sift_down(slots, 0, last);
+            }
+            match self.entries.first() {
+                Some(&e) if is_dead(e) => self.dead -= 1,
+                _ => return,
+            }
+        }
+    }
+
+    /// Drops dead entries that a sift brought to the top.
+    #[inline]
+    fn drop_dead_top(&mut self, slots: &mut impl HeapSlots) {
+        if self.entries.first().is_some_and(|&e| is_dead(e)) {
+            self.dead -= 1;
+            self.remove_top(slots);
+        }
+    }
+
+    /// Removes the entry at `at`, whose key is `key`: the earliest one or
+    /// the last one for good, any other one by killing it in place.
     #[inline(always)]
     pub(crate) fn erase_at(&mut self, slots: &mut impl HeapSlots, at: u32, key: u32) {
         debug_assert_eq!(self.entries.get(at as usize).map(|&e| key_of(e)), Some(key));
         self.cancel_deferred(key);
-        let Some(last) = self.entries.pop() else { return };
         let i = at as usize;
-        if i < self.entries.len() {
-            if i > 0 && last < self.entries[(i - 1) / 2] {
-                self.sift_up(slots, i, last);
-            } else {
-                self.sift_down(slots, i, last);
+        let n = self.entries.len();
+        if i == 0 {
+            self.remove_top(slots);
+        } else if i + 1 == n {
+            self.entries.pop();
+        } else if let Some(e) = self.entries.get_mut(i) {
+            *e |= u128::from(DEAD);
+            self.dead += 1;
+            if self.dead > n / 2 {
+                self.compact(slots);
             }
+        }
+    }
+
+    /// Drops every dead entry: the live ones, in any order, become a heap
+    /// again (bottom-up, O(n)) and learn their positions.
+    #[cold]
+    #[inline(never)]
+    fn compact(&mut self, slots: &mut impl HeapSlots) {
+        // A deferred entry is applied first (its key's position moves).
+        if let Some(e) = self.deferred.take() {
+            let i = slots.position(key_of(e));
+            self.rekey(slots, i, e);
+        }
+        let mut live = 0;
+        for i in 0..self.entries.len() {
+            let e = self.entries[i];
+            if !is_dead(e) {
+                self.entries[live] = e;
+                live += 1;
+            }
+        }
+        self.entries.truncate(live);
+        self.dead = 0;
+        if live > 1 {
+            for i in (0..=parent(live - 1)).rev() {
+                let e = self.entries[i];
+                sift_down(&mut self.entries, &mut NoSlots, i, e);
+            }
+        }
+        for (i, &e) in self.entries.iter().enumerate() {
+            slots.place(key_of(e), i as u32);
         }
     }
 
@@ -178,10 +312,21 @@ impl<S: Storage> Heap<S> {
     /// timers whose deadline equals the new one. One sift.
     #[inline(always)]
     pub(crate) fn update(&mut self, slots: &mut impl HeapSlots, key: u32, deadline: Instant) {
-        self.cancel_deferred(key);
-        // Take the number first: a renumbering moves entries.
-        let seq = self.take_seq(slots);
         let at = slots.position(key);
+        self.update_at(slots, key, at, deadline);
+    }
+
+    /// [`update`](Self::update) of `key`, which sits at `at`.
+    #[inline(always)]
+    pub(crate) fn update_at(&mut self, slots: &mut impl HeapSlots, key: u32, mut at: u32, deadline: Instant) {
+        self.cancel_deferred(key);
+        if self.next_seq == u32::MAX {
+            // A renumbering moves entries.
+            self.renumber(slots);
+            at = slots.position(key);
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
         self.rekey(slots, at, pack(key, deadline, seq));
     }
 
@@ -195,6 +340,9 @@ impl<S: Storage> Heap<S> {
             self.sift_up(slots, i, e);
         } else {
             self.sift_down(slots, i, e);
+            if i == 0 {
+                self.drop_dead_top(slots);
+            }
         }
     }
 
@@ -232,6 +380,7 @@ impl<S: Storage> Heap<S> {
     /// Removes every timer (keeps the memory); `slots` hear nothing.
     pub(crate) fn clear(&mut self) {
         self.deferred = None;
+        self.dead = 0;
         self.entries.clear();
         self.next_seq = 0;
     }
@@ -281,7 +430,7 @@ impl<S: Storage> Heap<S> {
     fn sift_up(&mut self, slots: &mut impl HeapSlots, mut hole: usize, e: u128) {
         let entries = &mut self.entries[..];
         while hole > 0 {
-            let parent = (hole - 1) / 2;
+            let parent = (hole - 1) / ARITY;
             let p = entries[parent];
             if p <= e {
                 break;
@@ -311,22 +460,32 @@ impl HeapSlots for NoSlots {
     }
 }
 
+/// The parent of heap index `i` (> 0).
+pub(crate) const fn parent(i: usize) -> usize {
+    (i - 1) / ARITY
+}
+
+/// Children per node. Four (libev's choice): half the levels of a binary
+/// heap, so a sift moves, and writes the position of, half as many entries.
+const ARITY: usize = 4;
+
 /// Moves the hole at `hole` of the heap `entries` down until `e` fits, then
 /// writes `e` there; `slots` follow every entry moved.
 #[inline(always)]
 fn sift_down(entries: &mut [u128], slots: &mut impl HeapSlots, mut hole: usize, e: u128) {
     let n = entries.len();
     loop {
-        let mut child = 2 * hole + 1;
-        if child >= n {
+        let first = ARITY * hole + 1;
+        if first >= n {
             break;
         }
-        let mut c = entries[child];
-        if child + 1 < n {
-            let r = entries[child + 1];
-            if r < c {
-                c = r;
-                child += 1;
+        // The least child; the last node may have fewer than ARITY.
+        let mut child = first;
+        let mut c = entries[first];
+        for (i, &x) in entries[first + 1..n.min(first + ARITY)].iter().enumerate() {
+            if x < c {
+                c = x;
+                child = first + 1 + i;
             }
         }
         if e <= c {
@@ -346,17 +505,20 @@ struct Positions<S: Storage>(S::Vec<u32>);
 impl<S: Storage> HeapSlots for Positions<S> {
     #[inline(always)]
     fn place(&mut self, key: u32, at: u32) {
-        self.0[key as usize] = at;
+        // A dead entry's key is past the table: nothing to note.
+        if let Some(p) = self.0.get_mut(key as usize) {
+            *p = at;
+        }
     }
     fn position(&self, key: u32) -> u32 {
         self.0[key as usize]
     }
 }
 
-/// A min-heap of timers keyed by `u32`, with its own position table: the
-/// heap of [`EventBase`](crate::EventBase) (which keeps the positions in
-/// its event records) as a standalone type. Earliest deadline first, equal
-/// deadlines in FIFO order.
+/// A min-heap of timers keyed by `u32` below 2³¹, with its own position
+/// table: the heap of [`EventBase`](crate::EventBase) (which keeps the
+/// positions in its event records) as a standalone type. Earliest deadline
+/// first, equal deadlines in FIFO order.
 pub struct TimerHeap<S: Storage> {
     heap: Heap<S>,
     pos: Positions<S>,
@@ -427,16 +589,20 @@ impl<S: Storage> TimerHeap<S> {
     /// Adds a timer for `key`, which must not be in the heap already.
     ///
     /// # Errors
-    /// [`Error::Capacity`] when the heap or its position table is full; the
-    /// heap is unchanged then.
+    /// [`Error::Capacity`] when the heap or its position table is full;
+    /// [`Error::InvalidArgument`] for a key of 2³¹ or more. The heap is
+    /// unchanged then.
     pub fn push(&mut self, key: u32, deadline: Instant) -> Result<(), Error> {
         debug_assert!(!self.contains(key), "TimerHeap::push: key {key} is already in the heap");
-        debug_assert!(key != ABSENT, "TimerHeap::push: key u32::MAX is reserved");
+        if key >= DEAD {
+            return Err(Error::InvalidArgument(&"timer heap keys are below 2^31"));
+        }
         self.heap.reserve(1)?;
         self.pos
             .0
             .try_grow_to(key as usize + 1, &"timer heap positions", || ABSENT)?;
-        self.heap.push(&mut self.pos, key, deadline)
+        self.heap.push(&mut self.pos, key, deadline);
+        Ok(())
     }
 
     /// Removes and returns the earliest timer.
@@ -514,22 +680,30 @@ impl<S: Storage> TimerHeap<S> {
         let entries = &self.heap.entries;
         let n = entries.len();
         for i in 1..n {
-            assert!(entries[(i - 1) / 2] < entries[i], "heap property at {i}");
+            assert!(entries[(i - 1) / ARITY] < entries[i], "heap property at {i}");
         }
+        let mut dead = 0;
         for (i, &e) in entries.iter().enumerate() {
+            assert!(
+                ((e >> 32) as u32) < self.heap.next_seq,
+                "sequence numbers are in the past"
+            );
+            if is_dead(e) {
+                assert!(i > 0, "the earliest entry is never dead");
+                dead += 1;
+                continue;
+            }
             assert_eq!(
                 self.pos.0[key_of(e) as usize],
                 i as u32,
                 "position of key {}",
                 key_of(e)
             );
-            assert!(
-                ((e >> 32) as u32) < self.heap.next_seq,
-                "sequence numbers are in the past"
-            );
         }
+        assert_eq!(dead, self.heap.dead, "dead entries counted");
+        assert!(dead <= n / 2 + 1, "dead entries do not outnumber the live ones");
         let present = self.pos.0.iter().filter(|&&p| p != ABSENT).count();
-        assert_eq!(present, n, "position table marks exactly the keys in the heap");
+        assert_eq!(present, n - dead, "position table marks exactly the keys in the heap");
     }
 }
 

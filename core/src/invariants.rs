@@ -45,25 +45,11 @@ fn ensure(ok: bool, what: &'static str, at: impl Into<Option<u32>>) -> Result<()
     }
 }
 
-/// The state bits a record may carry.
-const KNOWN_STATE: u16 = state::INSERTED
-    | state::TIMEOUT
-    | state::QUEUED
-    | state::INTERNAL
-    | state::FINALIZING
-    | state::FREE_AFTER
-    | state::LATER
-    | state::FD
-    | state::REARMED
-    | state::SIG
-    | state::INTERVAL
-    | state::KIND;
-
 impl<P: Platform, S: Storage> EventBase<P, S> {
     /// Checks that the base's tables agree with each other:
     ///
-    /// - every live record has known state bits, a priority in range, and
-    ///   flags that match its source;
+    /// - every live record has a known callback kind, a priority in range,
+    ///   and state bits that match its source, flags and timer;
     /// - the timer heap is ordered, each entry's record knows its position,
     ///   and it holds exactly the records whose timer is armed on the heap;
     /// - each common-timeout queue is a well-linked list, in deadline
@@ -101,7 +87,6 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         let mut live = 0;
         for (key, r) in c.slots.iter() {
             live += 1;
-            ensure(r.state & !KNOWN_STATE == 0, "unknown slot state bits", key)?;
             ensure(r.state & state::KIND <= state::KIND_EMPTY, "unknown callback kind", key)?;
             ensure(usize::from(r.priority) < npriorities, "slot priority out of range", key)?;
             ensure(
@@ -123,6 +108,16 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             ensure(
                 usize::from(r.common) <= ncommons,
                 "slot names a missing common queue",
+                key,
+            )?;
+            ensure(
+                r.has(state::COMMON) == (r.common != 0),
+                "common bit differs from the queue",
+                key,
+            )?;
+            ensure(
+                r.has(state::MAP) == r.events.intersects(What::IO | What::SIGNAL),
+                "map bit differs from the source and flags",
                 key,
             )?;
             ensure(
@@ -151,8 +146,9 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     fn check_heap(&self) -> Result<(), Violation> {
         let c = &self.core;
         let heap = &c.timers.heap;
-        let (next_seq, deferred) = heap.audit();
-        for i in 0..heap.len() {
+        let (next_seq, deferred, dead) = heap.audit();
+        let mut seen_dead = 0;
+        for i in 0..heap.slots_len() {
             let Some((key, deadline, seq)) = heap.entry_at(i) else {
                 return Err(Violation {
                     what: "heap shorter than its length",
@@ -160,16 +156,22 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 });
             };
             if i > 0 {
-                let (pkey, pdeadline, pseq) = heap.entry_at((i - 1) / 2).unwrap_or((key, deadline, seq));
+                let (pkey, pdeadline, pseq) = heap.entry_at(crate::heap::parent(i)).unwrap_or((key, deadline, seq));
                 ensure((pdeadline, pseq, pkey) < (deadline, seq, key), "heap order", key)?;
             }
             ensure(seq < next_seq, "heap sequence number from the future", key)?;
+            if crate::heap::is_dead_key(key) {
+                ensure(i > 0, "the earliest heap entry is dead", None)?;
+                seen_dead += 1;
+                continue;
+            }
             ensure(c.slots.id_of(key).is_some(), "heap names a dead slot", key)?;
             let r = c.slots.at(key);
             ensure(r.heap as usize == i, "heap position", key)?;
             ensure(r.has(state::TIMEOUT), "heap holds a slot without TIMEOUT", key)?;
             ensure(r.common == 0, "heap holds a common-queue timer", key)?;
         }
+        ensure(seen_dead == dead, "dead heap entries miscounted", None)?;
         if let Some(key) = deferred {
             ensure(
                 c.slots.id_of(key).is_some_and(|_| {

@@ -45,11 +45,16 @@ impl EventId {
     pub fn from_raw(raw: [u32; 3]) -> Self {
         EventId {
             index: raw[0],
-            generation: raw[1],
+            // Live generations are odd: an even one (never handed out)
+            // must not match a vacant record.
+            generation: raw[1] | 1,
             base: raw[2],
         }
     }
 }
+
+/// The most records a table holds (its indices are timer-heap keys).
+const MAX_RECORDS: usize = 1 << 31;
 
 /// The records of a base; O(1) insert, remove, check.
 pub(crate) struct Table<P: Platform, S: Storage> {
@@ -113,8 +118,9 @@ impl<P: Platform, S: Storage> Table<P, S> {
             self.free
         } else {
             let index = self.records.len();
-            if index >= NIL as usize {
-                return Err(Error::capacity(&"event", NIL as usize));
+            // Indices are heap keys, which are below 2^31.
+            if index >= MAX_RECORDS {
+                return Err(Error::capacity(&"event", MAX_RECORDS));
             }
             #[cfg(feature = "alloc")]
             if matches!(callback, Kind::Boxed(_)) && self.closures.len() <= index {
@@ -175,11 +181,14 @@ impl<P: Platform, S: Storage> Table<P, S> {
     /// Gives live record `key` a new event: not pending, not queued.
     /// A closure callback must have room (`reserve_closure`).
     pub(crate) fn reset(&mut self, key: u32, source: Source, events: What, priority: u8, callback: Kind<P, S>) {
-        let (number, kind) = match source {
+        let (number, mut kind) = match source {
             Source::None => (0, 0),
             Source::Fd(fd) => (fd, state::FD),
             Source::Signal(sig) => (sig, state::SIG),
         };
+        if events.intersects(What::IO | What::SIGNAL) {
+            kind |= state::MAP;
+        }
         let r = &mut self.records[key as usize];
         r.source = number;
         r.next = NIL;
@@ -226,7 +235,9 @@ impl<P: Platform, S: Storage> Table<P, S> {
     #[inline(always)]
     pub(crate) fn check(&self, id: EventId) -> Result<u32, Error> {
         match self.records.get(id.index as usize) {
-            Some(r) if r.generation == id.generation && id.generation & 1 == 1 && id.base == self.tag => Ok(id.index),
+            // Ids carry odd generations (from_raw makes them so); vacant
+            // records have even ones.
+            Some(r) if r.generation == id.generation && id.base == self.tag => Ok(id.index),
             _ => Err(Error::StaleEvent),
         }
     }
@@ -348,7 +359,10 @@ impl<P: Platform, S: Storage> Table<P, S> {
 impl<P: Platform, S: Storage> HeapSlots for Table<P, S> {
     #[inline(always)]
     fn place(&mut self, key: u32, at: u32) {
-        self.records[key as usize].heap = at;
+        // A dead heap entry's key is past the table: nothing to note.
+        if let Some(r) = self.records.get_mut(key as usize) {
+            r.heap = at;
+        }
     }
     #[inline(always)]
     fn position(&self, key: u32) -> u32 {

@@ -308,7 +308,11 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         let r = self.core.slots.at_mut(key);
         let common = r.common;
         if common == 0 {
-            self.core.timers.heap.push(&mut self.core.slots, key, deadline)?;
+            // Room was reserved (reserve_timer).
+            let at = self.core.slots.at(key).heap;
+            if !self.core.timers.heap.push_at(&mut self.core.slots, key, at, deadline) {
+                return Err(Error::capacity(&"timer heap", self.core.timers.heap.len()));
+            }
         } else if self.core.timers.common_push(common - 1, key, deadline) {
             self.arm_common(common - 1);
         }
@@ -344,7 +348,13 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     pub(crate) fn set_timer_kind(&mut self, key: u32, common: u8) {
         if self.core.slots.at(key).common != common {
             self.unschedule(key);
-            self.core.slots.at_mut(key).common = common;
+            let r = self.core.slots.at_mut(key);
+            r.common = common;
+            if common != 0 {
+                r.state |= state::COMMON;
+            } else {
+                r.state &= !state::COMMON;
+            }
         }
     }
 
