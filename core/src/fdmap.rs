@@ -239,7 +239,7 @@ impl<S: Storage> HandleMap<S> {
                     readd: What::empty(),
                 };
                 let done = if backend.method().changelist {
-                    backend.dispatch(&[change], Some(core::time::Duration::ZERO), &mut NoSink)
+                    backend.dispatch(&[change], Some(0), &mut NoSink)
                 } else {
                     backend.change(&change)
                 };

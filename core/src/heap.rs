@@ -130,7 +130,7 @@ impl<S: Storage> Heap<S> {
     }
 
     /// The deadline of `key`, at `at`: its deferred one if a re-key waits.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn deadline_of(&self, key: u32, at: u32) -> Instant {
         match self.deferred {
             Some(e) if key_of(e) == key => deadline_of(e),
@@ -360,7 +360,7 @@ impl<S: Storage> Heap<S> {
     }
 
     /// Applies a deferred re-key, if any.
-    #[inline(always)]
+    #[inline]
     pub(crate) fn flush(&mut self, slots: &mut impl HeapSlots) {
         // Written only when set (a take() stores on every call).
         if let Some(e) = self.deferred {
@@ -426,7 +426,7 @@ impl<S: Storage> Heap<S> {
     }
 
     /// Moves the hole at `hole` up until `e` fits, then writes `e` there.
-    #[inline(always)]
+    #[inline]
     fn sift_up(&mut self, slots: &mut impl HeapSlots, mut hole: usize, e: u128) {
         let entries = &mut self.entries[..];
         while hole > 0 {
@@ -444,7 +444,7 @@ impl<S: Storage> Heap<S> {
     }
 
     /// Moves the hole at `hole` down until `e` fits, then writes `e` there.
-    #[inline(always)]
+    #[inline]
     fn sift_down(&mut self, slots: &mut impl HeapSlots, hole: usize, e: u128) {
         sift_down(&mut self.entries, slots, hole, e);
     }
@@ -471,7 +471,7 @@ const ARITY: usize = 4;
 
 /// Moves the hole at `hole` of the heap `entries` down until `e` fits, then
 /// writes `e` there; `slots` follow every entry moved.
-#[inline(always)]
+#[inline]
 fn sift_down(entries: &mut [u128], slots: &mut impl HeapSlots, mut hole: usize, e: u128) {
     let n = entries.len();
     loop {

@@ -121,14 +121,15 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         }
     }
 
-    /// How long the backend may wait: zero if anything is active or under
-    /// `NONBLOCK`, else until the earliest timer (`None`: no timer).
+    /// How long the backend may wait, in nanoseconds: zero if anything is
+    /// active or under `NONBLOCK`, else until the earliest timer (`None`: no
+    /// timer).
     #[inline]
-    pub(crate) fn wait_for(&mut self, flags: LoopFlags, active: usize) -> Option<Duration> {
+    pub(crate) fn wait_for(&mut self, flags: LoopFlags, active: usize) -> Option<u64> {
         if active == 0 && !flags.contains(LoopFlags::NONBLOCK) {
             self.timeout_next()
         } else {
-            Some(Duration::ZERO)
+            Some(0)
         }
     }
 

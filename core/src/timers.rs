@@ -371,12 +371,13 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         }
     }
 
-    /// The wait until the earliest timer (zero if overdue, `None` if none).
+    /// The wait until the earliest timer in nanoseconds (zero if overdue,
+    /// `None` if none).
     #[inline]
-    pub(crate) fn timeout_next(&mut self) -> Option<Duration> {
+    pub(crate) fn timeout_next(&mut self) -> Option<u64> {
         let deadline = self.core.timers.heap.next_deadline()?;
         let now = self.core.now();
-        Some(deadline.saturating_since(now))
+        Some(deadline.as_nanos().saturating_sub(now.as_nanos()))
     }
 
     /// libevent's `timeout_process`: every timer due by the cached now is
