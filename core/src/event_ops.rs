@@ -375,7 +375,10 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             status |= What::TIMEOUT;
         }
         let status = status & what & !What::ET;
-        let deadline = status.contains(What::TIMEOUT).then(|| self.deadline(key));
+        // An event activated by its timer has no deadline until its
+        // callback re-arms it (a parked persistent timer included).
+        let armed = r.state & (state::TIMEOUT | state::REARMED) == state::TIMEOUT;
+        let deadline = (armed && what.contains(What::TIMEOUT)).then(|| self.deadline(key));
         let wall_deadline = deadline.and_then(|d| self.core.wall_of(d));
         Ok(Pending {
             what: status,

@@ -133,6 +133,8 @@ mod event;
 mod event_ops;
 mod fdmap;
 mod flags;
+#[cfg(all(test, feature = "sim"))]
+mod fuzz_findings;
 mod heap;
 mod inspect;
 mod invariants;

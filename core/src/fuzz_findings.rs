@@ -1,0 +1,74 @@
+//! The fuzzers' findings (`fuzz/regressions/`), each replayed as a
+//! deterministic test named after it, on growable and fixed storage.
+
+use core::cell::Cell;
+use core::time::Duration;
+use std::rc::Rc;
+
+use crate::sim::SimPlatform;
+use crate::{
+    Callback, EventBase, EventId, Exit, Fixed, Growable, Instant, LoopFlags, Source, Storage, TimerHeap, What,
+};
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// `loop_ops/heap-index-out-of-bounds-after-self-readd`: an event whose
+/// callback re-adds itself with a 0 ms timeout, run until a break, then a
+/// second event activated and the loop run again, which leaves the first
+/// one active by its timer (`TIMEOUT` in its result) but no longer armed:
+/// `pending` then read a deadline from a heap entry it no longer had.
+fn heap_index_out_of_bounds_after_self_readd<S: Storage>() {
+    let platform = SimPlatform::new();
+    let mut base = EventBase::<SimPlatform, S>::new(platform).unwrap();
+    let runs = Rc::new(Cell::new(0u32));
+    let me: Rc<Cell<Option<EventId>>> = Rc::default();
+    let (r, m) = (runs.clone(), me.clone());
+    let readd = base
+        .new_event(
+            Source::None,
+            What::empty(),
+            Callback::<SimPlatform, S>::new(move |b, _, _| {
+                r.set(r.get() + 1);
+                if r.get() == 200 {
+                    b.loop_break();
+                }
+                b.add(m.get().unwrap(), Some(ms(0))).unwrap();
+            }),
+        )
+        .unwrap();
+    me.set(Some(readd));
+    base.active(readd, What::READ, 1).unwrap();
+    assert_eq!(base.run(LoopFlags::NONBLOCK), Ok(Exit::Done));
+    assert_eq!(runs.get(), 200);
+    assert_eq!(base.pending(readd, What::all()).unwrap().what, What::TIMEOUT);
+    base.check_invariants().unwrap();
+
+    let breaks = base
+        .new_event(
+            Source::None,
+            What::READ,
+            Callback::<SimPlatform, S>::from_fn(|b, _, _, _| b.loop_break(), 0),
+        )
+        .unwrap();
+    base.active(breaks, What::READ, 1).unwrap();
+    assert_eq!(base.run(LoopFlags::NONBLOCK), Ok(Exit::Done));
+    // The break ran first (activated first); the due timer made the
+    // re-adding event active, its callback still to run.
+    assert_eq!(runs.get(), 200);
+    let pending = base.pending(readd, What::all()).unwrap();
+    assert_eq!(pending.what, What::TIMEOUT);
+    assert_eq!(pending.deadline, None, "active by its timer, no longer armed");
+    base.check_invariants().unwrap();
+}
+
+#[test]
+fn heap_index_out_of_bounds_after_self_readd_growable() {
+    heap_index_out_of_bounds_after_self_readd::<Growable>();
+}
+
+#[test]
+fn heap_index_out_of_bounds_after_self_readd_fixed() {
+    heap_index_out_of_bounds_after_self_readd::<Fixed<16>>();
+}
