@@ -72,3 +72,52 @@ fn heap_index_out_of_bounds_after_self_readd_growable() {
 fn heap_index_out_of_bounds_after_self_readd_fixed() {
     heap_index_out_of_bounds_after_self_readd::<Fixed<16>>();
 }
+
+/// `loop_ops/persist-rearm-lost-after-break`: a persistent 215 ms timer
+/// whose callback breaks, due twice over when run with `ONCE|NONBLOCK` at
+/// 430 ms, is re-armed for 430 ms (its last deadline + 215 ms, not before
+/// now); the next `NONBLOCK` run at 430 ms must fire it.
+fn persist_rearm_lost_after_break<S: Storage>() {
+    let platform = SimPlatform::new();
+    let clock = platform.clone();
+    let mut base = EventBase::<SimPlatform, S>::new(platform).unwrap();
+    let fired = Rc::new(Cell::new(0u32));
+    let f = fired.clone();
+    let ev = base
+        .new_event(
+            Source::None,
+            What::PERSIST,
+            Callback::<SimPlatform, S>::new(move |b, _, what| {
+                assert_eq!(what, What::TIMEOUT);
+                f.set(f.get() + 1);
+                b.loop_break();
+            }),
+        )
+        .unwrap();
+    let start = base.gettime_monotonic();
+    base.add(ev, Some(ms(215))).unwrap();
+    clock.world(|w| w.advance(ms(430)));
+    assert_eq!(base.run(LoopFlags::ONCE | LoopFlags::NONBLOCK), Ok(Exit::Done));
+    assert_eq!(fired.get(), 1);
+    let pending = base.pending(ev, What::TIMEOUT).unwrap();
+    assert_eq!(pending.what, What::TIMEOUT);
+    assert_eq!(
+        pending.deadline.map(|d| d.saturating_since(start)),
+        Some(ms(430)),
+        "re-armed for the last deadline + 215 ms"
+    );
+    base.check_invariants().unwrap();
+    assert_eq!(base.run(LoopFlags::NONBLOCK), Ok(Exit::Done));
+    assert_eq!(fired.get(), 2, "due at 430 ms, run at 430 ms");
+    base.check_invariants().unwrap();
+}
+
+#[test]
+fn persist_rearm_lost_after_break_growable() {
+    persist_rearm_lost_after_break::<Growable>();
+}
+
+#[test]
+fn persist_rearm_lost_after_break_fixed() {
+    persist_rearm_lost_after_break::<Fixed<16>>();
+}

@@ -388,9 +388,28 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             return;
         }
         let now = self.core.now();
+        // The first parked timer moved behind its equals: when it comes up
+        // again, every timer left that is due is parked too.
+        let mut parked = NIL;
         while let Some((key, deadline)) = self.core.timers.heap.top() {
-            if deadline > now {
+            if deadline > now || key == parked {
                 break;
+            }
+            if self.core.slots.at(key).has(state::REARMED) {
+                // Its callback has not run since it fired: libevent has no
+                // timer for it until then, so it does not fire again.
+                if deadline < now {
+                    // Its callback re-arms it from its own now.
+                    self.unschedule(key);
+                } else {
+                    // Due right now, which is what its callback re-arms it
+                    // for unless the clock moves first: kept, out of the way.
+                    self.core.timers.heap.update(&mut self.core.slots, key, deadline);
+                    if parked == NIL {
+                        parked = key;
+                    }
+                }
+                continue;
             }
             self.expire(key, deadline, now);
         }
@@ -413,20 +432,23 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         self.arm_common(q);
     }
 
-    /// A due timer of `key`: a persistent event with an interval is armed
-    /// again from its deadline (no drift), never in the past (no catch-up
-    /// bursts), before its callback — as libev re-arms a repeating timer;
-    /// any other event loses its timer (a non-persistent one stops being
-    /// pending). Then the event is activated with `TIMEOUT`; one that is
-    /// already active keeps that activation (libevent#1530).
+    /// A due timer of `key`: it stops being armed and its event is
+    /// activated with `TIMEOUT` (one that is already active keeps that
+    /// activation, libevent#1530); a non-persistent event stops being
+    /// pending. A persistent event's callback re-arms it from `deadline`
+    /// (libevent's `event_persist_closure`); a heap timer waits for that
+    /// parked at `deadline` + its interval (`REARMED`), where the re-arm
+    /// usually leaves it: one sift now, none later.
     fn expire(&mut self, key: u32, deadline: Instant, now: Instant) {
         let r = self.core.slots.at(key);
-        let (events, queued) = (r.events, r.has(state::QUEUED));
+        let (events, queued, common) = (r.events, r.has(state::QUEUED), r.common);
         let interval = self.core.timers.interval(key);
-        if events & (What::PERSIST | What::SIGNAL) == What::PERSIST && interval != 0 {
-            let _ = self.schedule(key, next_deadline(deadline, now, interval));
+        let next = deadline.saturating_add_nanos(interval);
+        if events & (What::PERSIST | What::SIGNAL) == What::PERSIST && interval != 0 && common == 0 && next >= now {
+            self.core.timers.heap.update(&mut self.core.slots, key, next);
             self.core.slots.at_mut(key).state |= state::REARMED;
         } else if queued || events.contains(What::PERSIST) {
+            // A common timer keeps its last deadline in its queue links.
             self.unschedule(key);
         } else {
             // A backend that cannot unregister leaves the handle watched; the
@@ -436,27 +458,34 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         self.core.activate(key, What::TIMEOUT, 1);
     }
 
-    /// Re-arms a persistent event's timer before its callback, unless it
-    /// was re-armed as it expired: from its deadline when activated with
-    /// `TIMEOUT` by hand (libevent's `event_persist_closure`), else from
-    /// now. A heap timer moves only after the callback (the loop flushes):
-    /// a callback that re-adds its event sifts once.
+    /// Re-arms a persistent event's timer before its callback (libevent's
+    /// `event_persist_closure`): from its last deadline when its timer
+    /// fired or it was activated with `TIMEOUT` by hand, else from now;
+    /// never in the past (no catch-up bursts). The new deadline takes its
+    /// place after the timers already armed for it, as libevent's re-add.
+    /// A heap timer moves only after the callback (the loop flushes): a
+    /// callback that re-adds its event sifts once.
     #[inline]
     pub(crate) fn rearm_persistent(&mut self, key: u32, res: What, interval: u64) {
         let now = self.core.now();
         let r = self.core.slots.at_mut(key);
-        let st = r.state;
-        if st & state::REARMED != 0 {
-            r.state = st & !state::REARMED;
-            return;
-        }
-        let next = if res.contains(What::TIMEOUT) && st & state::TIMEOUT != 0 {
+        let (st, common) = (r.state, r.common);
+        r.state = st & !state::REARMED;
+        let next = if st & state::REARMED != 0 {
+            // Parked at its last deadline + interval as it fired.
+            let parked = self.deadline(key);
+            if parked < now {
+                now.saturating_add_nanos(interval)
+            } else {
+                parked
+            }
+        } else if res.contains(What::TIMEOUT) && (st & state::TIMEOUT != 0 || common != 0) {
+            // An unarmed common timer's links keep its last deadline.
             next_deadline(self.deadline(key), now, interval)
         } else {
             now.saturating_add_nanos(interval)
         };
-        let r = self.core.slots.at(key);
-        if r.has(state::TIMEOUT) && r.common == 0 {
+        if st & state::TIMEOUT != 0 && common == 0 {
             self.core.timers.heap.defer(&mut self.core.slots, key, next);
             return;
         }
