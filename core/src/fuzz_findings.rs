@@ -121,3 +121,36 @@ fn persist_rearm_lost_after_break_growable() {
 fn persist_rearm_lost_after_break_fixed() {
     persist_rearm_lost_after_break::<Fixed<16>>();
 }
+
+/// `heap/defer-applied-before-flush`: an erase that compacts the dead
+/// entries must leave a deferred re-key waiting for the flush.
+fn defer_applied_before_flush<S: Storage>() {
+    let us = |n: u64| Instant::from_nanos(n * 1000);
+    let mut heap = TimerHeap::<S>::new();
+    heap.push(17, us(1)).unwrap();
+    heap.adjust(127, us(15)).unwrap();
+    heap.adjust(85, us(15)).unwrap();
+    heap.push(11, us(4)).unwrap();
+    heap.defer(11, us(11));
+    // 85 sits mid-heap: it dies in place.
+    assert!(heap.erase(85));
+    assert_eq!(heap.pop(), Some((17, us(1))));
+    // The dead entries outnumber the live ones: this erase compacts.
+    assert!(heap.erase(127));
+    heap.check();
+    assert_eq!(heap.top(), Some((11, us(4))), "the re-key waits for the flush");
+    assert_eq!(heap.deadline(11), Some(us(4)));
+    heap.flush();
+    heap.check();
+    assert_eq!(heap.top(), Some((11, us(11))));
+}
+
+#[test]
+fn defer_applied_before_flush_growable() {
+    defer_applied_before_flush::<Growable>();
+}
+
+#[test]
+fn defer_applied_before_flush_fixed() {
+    defer_applied_before_flush::<Fixed<256>>();
+}

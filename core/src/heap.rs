@@ -282,11 +282,8 @@ impl<S: Storage> Heap<S> {
     #[cold]
     #[inline(never)]
     fn compact(&mut self, slots: &mut impl HeapSlots) {
-        // A deferred entry is applied first (its key's position moves).
-        if let Some(e) = self.deferred.take() {
-            let i = slots.position(key_of(e));
-            self.rekey(slots, i, e);
-        }
+        // A deferred re-key waits for the flush, which finds its key's
+        // entry wherever this leaves it.
         let mut live = 0;
         for i in 0..self.entries.len() {
             let e = self.entries[i];
@@ -401,11 +398,6 @@ impl<S: Storage> Heap<S> {
     /// sorted array is a valid heap, and equal deadlines keep their order.
     #[cold]
     fn renumber(&mut self, slots: &mut impl HeapSlots) {
-        // A deferred entry holds an old number: apply it first.
-        if let Some(e) = self.deferred.take() {
-            let i = self.entries.iter().position(|&x| key_of(x) == key_of(e)).unwrap_or(0);
-            self.rekey(slots, i as u32, e);
-        }
         // Heapsort with the heap's own sift (the library sort would add
         // 3.4 KB of flash for a call every four billion pushes): moving the
         // earliest to the end of a shrinking heap leaves the entries latest
@@ -417,12 +409,19 @@ impl<S: Storage> Heap<S> {
             sift_down(&mut entries[..end], &mut NoSlots, 0, last);
         }
         entries.reverse();
+        // A deferred re-key waits for the flush: its number is its rank
+        // among the entries, which make room for it.
+        let waiting = self.deferred.map(|d| (d, entries.partition_point(|&e| e < d)));
         for (i, e) in self.entries.iter_mut().enumerate() {
             let key = key_of(*e);
-            *e = pack(key, deadline_of(*e), i as u32);
+            let seq = i + usize::from(waiting.is_some_and(|(_, rank)| i >= rank));
+            *e = pack(key, deadline_of(*e), seq as u32);
             slots.place(key, i as u32);
         }
-        self.next_seq = self.entries.len() as u32;
+        if let Some((d, rank)) = waiting {
+            self.deferred = Some(pack(key_of(d), deadline_of(d), rank as u32));
+        }
+        self.next_seq = (self.entries.len() + 1) as u32;
     }
 
     /// Moves the hole at `hole` up until `e` fits, then writes `e` there.
