@@ -15,6 +15,11 @@ use crate::{CallbackFn, Error, EventBase, EventId, Instant, LoopFlags, Source, S
 const FAST_MASK: u16 =
     state::FINALIZING | state::KIND | state::FREE_AFTER | state::INTERVAL | state::SIG | state::INTERNAL;
 
+/// The record states of `FAST_MASK`'s case with an interval, an armed heap
+/// timer and no re-arm waiting from its expiry: `process_queue` re-arms it
+/// from now (`rearm_persistent`'s plain case) itself.
+const TIMED_MASK: u16 = FAST_MASK | state::TIMEOUT | state::REARMED | state::COMMON;
+
 /// Bits of `Core::stop`: what the loop was asked to do after the current callback.
 pub(crate) mod stop {
     /// `loop_break`: return after the current callback.
@@ -207,6 +212,19 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 count += 1;
                 let id = self.core.slots.id(key, generation);
                 self.run_fn(key, id, res, f, word);
+            } else if st & TIMED_MASK == state::INTERVAL | state::TIMEOUT
+                && events.contains(What::PERSIST)
+                && !res.contains(What::TIMEOUT)
+            {
+                // The same with a heap timer that restarts from now (a
+                // connection's idle timeout): process_one's re-arm, inline.
+                self.core.counts.added -= 1;
+                count += 1;
+                let id = self.core.slots.id(key, generation);
+                let next = self.core.now().saturating_add_nanos(self.core.timers.interval(key));
+                self.core.timers.heap.defer(&mut self.core.slots, key, next);
+                self.run_fn(key, id, res, f, word);
+                self.core.timers.heap.flush(&mut self.core.slots);
             } else {
                 count += self.process_one(key, st, res);
             }
