@@ -239,7 +239,7 @@ impl<S: Storage> Heap<S> {
             let Some(last) = self.entries.pop() else { return };
             if !self.entries.is_empty() {
                 // The last entry is among the latest: it goes down far.
-                sift_down::<true>(&mut self.entries, slots, 0, last);
+                sift_down::<DEEP_REFILL>(&mut self.entries, slots, 0, last);
             }
             match self.entries.first() {
                 Some(&e) if is_dead(e) => self.dead -= 1,
@@ -407,7 +407,7 @@ impl<S: Storage> Heap<S> {
         for end in (1..entries.len()).rev() {
             let last = entries[end];
             entries[end] = entries[0];
-            sift_down::<true>(&mut entries[..end], &mut NoSlots, 0, last);
+            sift_down::<false>(&mut entries[..end], &mut NoSlots, 0, last);
         }
         entries.reverse();
         // A deferred re-key waits for the flush: its number is its rank
@@ -471,6 +471,10 @@ const ARITY: usize = 4;
 // `least_child`'s tournament is written for four.
 const _: () = assert!(ARITY == 4);
 
+/// Whether the root's refill takes [`least_child`]'s tournament: on 64-bit
+/// targets; 32-bit ones keep one sift for their flash.
+const DEEP_REFILL: bool = cfg!(target_pointer_width = "64");
+
 /// Moves the hole at `hole` of the heap `entries` down until `e` fits, then
 /// writes `e` there; `slots` follow every entry moved. `DEEP` when `e` is
 /// expected to go down many levels (see [`least_child`]).
@@ -497,8 +501,9 @@ fn sift_down<const DEEP: bool>(entries: &mut [u128], slots: &mut impl HeapSlots,
 /// The least of the children that start at `first` (which exists), and
 /// its index. `DEEP`: a tournament of pairs when all four are there (one
 /// bounds check, no loop; the root's refill after a pop or an erase of the
-/// earliest, 5 % of libevent's bench_cascade). Otherwise a scan, which
-/// keeps the sifts that `add` inlines small.
+/// earliest, 5 % of libevent's bench_cascade) on 64-bit targets. Otherwise
+/// a scan, which keeps the sifts that `add` inlines small, and the code of
+/// 32-bit targets, where each `u128` comparison is four words.
 #[inline(always)]
 fn least_child<const DEEP: bool>(entries: &[u128], first: usize) -> (usize, u128) {
     if DEEP && let Some(&[a, b, c, d]) = entries.get(first..first + ARITY) {

@@ -20,6 +20,10 @@ const FAST_MASK: u16 =
 /// from now (`rearm_persistent`'s plain case) itself.
 const TIMED_MASK: u16 = FAST_MASK | state::TIMEOUT | state::REARMED | state::COMMON;
 
+/// Whether `process_queue` takes that case itself: on 64-bit targets; on
+/// 32-bit ones (microcontrollers) `process_one` does the same for less flash.
+const TIMED_INLINE: bool = cfg!(target_pointer_width = "64");
+
 /// Bits of `Core::stop`: what the loop was asked to do after the current callback.
 pub(crate) mod stop {
     /// `loop_break`: return after the current callback.
@@ -212,7 +216,8 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 count += 1;
                 let id = self.core.slots.id(key, generation);
                 self.run_fn(key, id, res, f, word);
-            } else if st & TIMED_MASK == state::INTERVAL | state::TIMEOUT
+            } else if TIMED_INLINE
+                && st & TIMED_MASK == state::INTERVAL | state::TIMEOUT
                 && events.contains(What::PERSIST)
                 && !res.contains(What::TIMEOUT)
             {
@@ -221,8 +226,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 self.core.counts.added -= 1;
                 count += 1;
                 let id = self.core.slots.id(key, generation);
-                let next = self.core.now().saturating_add_nanos(self.core.timers.interval(key));
-                self.core.timers.heap.defer(&mut self.core.slots, key, next);
+                self.rearm_from_now(key);
                 self.run_fn(key, id, res, f, word);
                 self.core.timers.heap.flush(&mut self.core.slots);
             } else {

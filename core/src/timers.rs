@@ -396,22 +396,28 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 break;
             }
             if self.core.slots.at(key).has(state::REARMED) {
-                // Its callback has not run since it fired: libevent has no
-                // timer for it until then, so it does not fire again.
-                if deadline < now {
-                    // Its callback re-arms it from its own now.
-                    self.unschedule(key);
-                } else {
-                    // Due right now, which is what its callback re-arms it
-                    // for unless the clock moves first: kept, out of the way.
-                    self.core.timers.heap.update(&mut self.core.slots, key, deadline);
-                    if parked == NIL {
-                        parked = key;
-                    }
+                self.due_while_parked(key, deadline, now);
+                if parked == NIL && deadline == now {
+                    parked = key;
                 }
                 continue;
             }
             self.expire(key, deadline, now);
+        }
+    }
+
+    /// A parked timer (`REARMED`) that is due again: its callback has not
+    /// run since it fired, and libevent has no timer for it until then, so
+    /// it does not fire again. Past, it is unarmed (its callback re-arms it
+    /// from its own now); due right now, which is what its callback re-arms
+    /// it for unless the clock moves first, it is kept, behind its equals.
+    #[cold]
+    #[inline(never)]
+    fn due_while_parked(&mut self, key: u32, deadline: Instant, now: Instant) {
+        if deadline < now {
+            self.unschedule(key);
+        } else {
+            let _ = self.schedule(key, deadline);
         }
     }
 
@@ -445,7 +451,8 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         let interval = self.core.timers.interval(key);
         let next = deadline.saturating_add_nanos(interval);
         if events & (What::PERSIST | What::SIGNAL) == What::PERSIST && interval != 0 && common == 0 && next >= now {
-            self.core.timers.heap.update(&mut self.core.slots, key, next);
+            // Heap to heap: cannot fail.
+            let _ = self.schedule(key, next);
             self.core.slots.at_mut(key).state |= state::REARMED;
         } else if queued || events.contains(What::PERSIST) {
             // A common timer keeps its last deadline in its queue links.
@@ -456,6 +463,15 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             let _ = self.del_key(key);
         }
         self.core.activate(key, What::TIMEOUT, 1);
+    }
+
+    /// [`rearm_persistent`](Self::rearm_persistent) of an event with an
+    /// armed heap timer, not parked, activated by other than its timer: now
+    /// + its interval, deferred until after its callback.
+    #[inline(always)]
+    pub(crate) fn rearm_from_now(&mut self, key: u32) {
+        let next = self.core.now().saturating_add_nanos(self.core.timers.interval(key));
+        self.core.timers.heap.defer(&mut self.core.slots, key, next);
     }
 
     /// Re-arms a persistent event's timer before its callback (libevent's
