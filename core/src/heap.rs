@@ -296,9 +296,10 @@ impl<S: Storage> Heap<S> {
         self.entries.truncate(live);
         self.dead = 0;
         if live > 1 {
+            // The positions the sifts note are all written again below.
             for i in (0..=parent(live - 1)).rev() {
                 let e = self.entries[i];
-                sift_down::<false>(&mut self.entries, &mut NoSlots, i, e);
+                sift_down::<false>(&mut self.entries, slots, i, e);
             }
         }
         for (i, &e) in self.entries.iter().enumerate() {
@@ -402,12 +403,12 @@ impl<S: Storage> Heap<S> {
         // Heapsort with the heap's own sift (the library sort would add
         // 3.4 KB of flash for a call every four billion pushes): moving the
         // earliest to the end of a shrinking heap leaves the entries latest
-        // first. Positions are written below.
+        // first. The positions the sifts note are all written again below.
         let entries = &mut self.entries[..];
         for end in (1..entries.len()).rev() {
             let last = entries[end];
             entries[end] = entries[0];
-            sift_down::<false>(&mut entries[..end], &mut NoSlots, 0, last);
+            sift_down::<false>(&mut entries[..end], slots, 0, last);
         }
         entries.reverse();
         // A deferred re-key waits for the flush: its number is its rank
@@ -447,16 +448,6 @@ impl<S: Storage> Heap<S> {
     #[inline]
     fn sift_down(&mut self, slots: &mut impl HeapSlots, hole: usize, e: u128) {
         sift_down::<false>(&mut self.entries, slots, hole, e);
-    }
-}
-
-/// Positions nobody keeps (while renumbering).
-struct NoSlots;
-
-impl HeapSlots for NoSlots {
-    fn place(&mut self, _: u32, _: u32) {}
-    fn position(&self, _: u32) -> u32 {
-        0
     }
 }
 

@@ -485,11 +485,11 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     pub(crate) fn rearm_persistent(&mut self, key: u32, res: What, interval: u64) {
         let now = self.core.now();
         let r = self.core.slots.at_mut(key);
-        let (st, common) = (r.state, r.common);
+        let (st, common, at) = (r.state, r.common, r.heap);
         r.state = st & !state::REARMED;
         let next = if st & state::REARMED != 0 {
-            // Parked at its last deadline + interval as it fired.
-            let parked = self.deadline(key);
+            // Parked in the heap at its last deadline + interval as it fired.
+            let parked = self.core.timers.heap.deadline_at(at);
             if parked < now {
                 now.saturating_add_nanos(interval)
             } else {
