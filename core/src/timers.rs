@@ -443,8 +443,9 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// activation, libevent#1530); a non-persistent event stops being
     /// pending. A persistent event's callback re-arms it from `deadline`
     /// (libevent's `event_persist_closure`); a heap timer waits for that
-    /// parked at `deadline` + its interval (`REARMED`), where the re-arm
-    /// usually leaves it: one sift now, none later.
+    /// parked at `deadline` + its interval (`REARMED`): out of the way of
+    /// the timers still due, and where the re-arm usually puts it again
+    /// (behind the timers armed for that deadline meanwhile).
     fn expire(&mut self, key: u32, deadline: Instant, now: Instant) {
         let r = self.core.slots.at(key);
         let (events, queued, common) = (r.events, r.has(state::QUEUED), r.common);
