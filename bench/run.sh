@@ -195,14 +195,14 @@ mem_table() {
         if (k in seen) next
         seen[k] = 1
         split(kv["bytes_split"], b, ",")
-        rows[++n] = "| " kv["impl"] " | " s " | " kv["bytes_per_event"] " | " b[1] " | " b[2] " | " b[3] " | " b[4] " |"
+        rows[++n] = "| " kv["impl"] " | " s " | " kv["bytes_per_event"] " | " b[1] " | " b[2] " | " b[3] " |"
     }
     END {
         if (!n) exit
         print "## Memory: bytes per registered event (evbase)\n"
-        print "Every table indexed by event slot or by handle, at its current length, divided by the live events (`EventBase::memory().per_event()`); the fd map has one entry per descriptor number, so a socketpair whose write end is not watched costs two entries.\n"
-        print "| impl | setting | bytes/event | slot | timers (heap, positions, links) | active queues | fd map + links |"
-        print "|---|---|---:|---:|---:|---:|---:|"
+        print "Every table indexed by event or by handle, at its current length, divided by the live events (`EventBase::memory().per_event()`); the fd map has one entry per descriptor number, so a socketpair whose write end is not watched costs two entries.\n"
+        print "| impl | setting | bytes/event | records | timers (heap, intervals, common links) | fd and signal maps |"
+        print "|---|---|---:|---:|---:|---:|"
         for (i = 1; i <= n; i++) print rows[i]
         print ""
     }' "$@"

@@ -5,14 +5,15 @@ use core::time::Duration;
 
 use critical_section::Mutex;
 
-use crate::event::{Kind, Slot, state};
+use crate::event::{NIL, state};
 use crate::fdmap::HandleMap;
 use crate::platform::{Backend, Platform};
-use crate::slab::Slab;
+use crate::queues::Queues;
+use crate::slab::Table;
 use crate::timers::Timers;
 use crate::watch::Watchers;
 use crate::{
-    ActiveQueues, BaseFlags, Changelist, Config, DispatchLimits, Error, EventId, Features, Instant, Method, Rejection,
+    BaseFlags, Changelist, Config, DispatchLimits, Error, EventId, Features, Instant, Method, Rejection,
     SelectionReport, Storage, What, config,
 };
 
@@ -43,13 +44,17 @@ pub(crate) struct Counts {
 }
 
 impl Counts {
-    pub(crate) fn add_member(&mut self, slot_state: u8) {
+    #[inline(always)]
+    pub(crate) fn add_member(&mut self, slot_state: u16) {
         if slot_state & state::INTERNAL == 0 {
             self.added += 1;
-            self.max_added = self.max_added.max(self.added);
+            if self.added > self.max_added {
+                self.max_added = self.added;
+            }
         }
     }
-    pub(crate) fn del_member(&mut self, slot_state: u8) {
+    #[inline(always)]
+    pub(crate) fn del_member(&mut self, slot_state: u16) {
         if slot_state & state::INTERNAL == 0 {
             self.added -= 1;
         }
@@ -57,8 +62,13 @@ impl Counts {
     /// Records the high-water marks of the added and `active` counts.
     #[inline]
     pub(crate) fn note_peaks(&mut self, active: usize) {
-        self.max_added = self.max_added.max(self.added);
-        self.max_active = self.max_active.max(active);
+        // Branches: a new peak is rare.
+        if self.added > self.max_added {
+            self.max_added = self.added;
+        }
+        if active > self.max_active {
+            self.max_active = active;
+        }
     }
 }
 
@@ -71,21 +81,22 @@ impl Counts {
 pub struct Memory {
     /// Live events, internal ones included.
     pub events: usize,
-    /// The event slots (libevent's `struct event` minus its list links).
+    /// The event records (libevent's `struct event`: what an event watches,
+    /// its callback, its links in its handle's list and its active queue,
+    /// its heap position), and the closures of closure callbacks.
     pub slots: usize,
-    /// The timer heap, its position table and the common-queue links.
+    /// The timer heap, the intervals of persistent timers and the
+    /// common-queue links.
     pub timers: usize,
-    /// The active queues' per-event state and links.
-    pub queues: usize,
-    /// The fd map (one entry per handle number up to the largest used), the
-    /// signal map and the links of their per-handle lists.
+    /// The fd map (one entry per handle number up to the largest used) and
+    /// the signal map.
     pub handles: usize,
 }
 
 impl Memory {
     /// Every table together.
     pub fn total(&self) -> usize {
-        self.slots + self.timers + self.queues + self.handles
+        self.slots + self.timers + self.handles
     }
 
     /// [`total`](Self::total) divided by the live events, rounded up (0
@@ -127,8 +138,8 @@ pub enum Exit {
 /// report readiness into it while they are borrowed.
 pub(crate) struct Core<P: Platform, S: Storage> {
     pub(crate) platform: P,
-    pub(crate) slots: Slab<Slot<P, S>, S>,
-    pub(crate) queues: ActiveQueues<S>,
+    pub(crate) slots: Table<P, S>,
+    pub(crate) queues: Queues<S>,
     pub(crate) timers: Timers<S>,
     pub(crate) handles: HandleMap<S>,
     pub(crate) counts: Counts,
@@ -153,6 +164,9 @@ pub(crate) struct Core<P: Platform, S: Storage> {
     pub(crate) got_break: bool,
     pub(crate) got_exit: bool,
     pub(crate) skip_finalizers: bool,
+    /// What `cache` becomes after a wait: [`STALE_CACHE`], or [`NO_CACHE`]
+    /// with `NO_CACHE_TIME`.
+    pub(crate) stale: u64,
 }
 
 /// One event loop: libevent's `event_base`, over platform `P` with storage `S`.
@@ -263,8 +277,8 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         Ok(EventBase {
             core: Core {
                 platform,
-                slots: Slab::new(tag),
-                queues: ActiveQueues::new(),
+                slots: Table::new(tag),
+                queues: Queues::new(),
                 timers: Timers::new(),
                 handles: HandleMap::new(),
                 counts: Counts::default(),
@@ -280,6 +294,11 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 got_break: false,
                 got_exit: false,
                 skip_finalizers: false,
+                stale: if flags.contains(BaseFlags::NO_CACHE_TIME) {
+                    NO_CACHE
+                } else {
+                    STALE_CACHE
+                },
             },
             changelist: Changelist::new(),
             backend,
@@ -330,10 +349,8 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         self.core.queues.set_priorities(n)?;
         let least = (n - 1) as u8;
         for index in 0..self.core.slots.bound() {
-            if let Some(id) = self.core.slots.id_of(index) {
-                let slot = self.core.slots.at_mut(id.index);
-                slot.priority = slot.priority.min(least);
-            }
+            let r = self.core.slots.at_mut(index);
+            r.priority = r.priority.min(least);
         }
         Ok(())
     }
@@ -436,7 +453,6 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             events: c.slots.live(),
             slots: c.slots.table_bytes(),
             timers: c.timers.table_bytes(),
-            queues: c.queues.table_bytes(),
             handles: c.handles.table_bytes(),
         }
     }
@@ -477,7 +493,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             let nolock = self.core.flags.contains(BaseFlags::NOLOCK);
             inbox.attach(self.core.slots.tag(), if nolock { None } else { self.backend.waker() });
         }
-        self.core.handles.reregister(&mut self.backend)
+        self.core.handles.reregister(&self.core.slots, &mut self.backend)
     }
 
     /// Whether the last loop run ended through `loop_exit`.
@@ -528,11 +544,7 @@ impl<P: Platform, S: Storage> Core<P, S> {
     #[inline]
     pub(crate) fn stale_cache(&mut self) {
         self.wall_offset = None;
-        self.cache = if self.flags.contains(BaseFlags::NO_CACHE_TIME) {
-            NO_CACHE
-        } else {
-            STALE_CACHE
-        };
+        self.cache = self.stale;
     }
 
     pub(crate) fn update_cache(&mut self) {
@@ -574,7 +586,7 @@ impl<P: Platform, S: Storage> Core<P, S> {
         })
     }
 
-    /// Activates slot `key` with `res` (libevent's `event_active_nolock_`):
+    /// Activates record `key` with `res` (libevent's `event_active_nolock_`):
     /// ORs into a pending activation, promotes an active-later one.
     pub(crate) fn activate(&mut self, key: u32, res: What, ncalls: u16) {
         self.activate_inline(key, res, ncalls);
@@ -586,80 +598,157 @@ impl<P: Platform, S: Storage> Core<P, S> {
     /// only rise, so the loop records the peaks once, after it.
     #[inline(always)]
     pub(crate) fn activate_inline(&mut self, key: u32, res: What, ncalls: u16) {
-        let slot = self.slots.at_mut(key);
-        if slot.has(state::FINALIZING) && !res.contains(What::FINALIZE) {
-            return;
+        let r = self.slots.at_mut(key);
+        let st = r.state;
+        if st & (state::FINALIZING | state::QUEUED | state::SIG) != 0 {
+            return self.activate_again(key, res, ncalls);
         }
-        if slot.events.contains(What::SIGNAL) {
-            slot.ncalls = ncalls;
+        let priority = r.priority;
+        r.res = res;
+        r.state = st | state::QUEUED;
+        r.qnext = NIL;
+        let last = self.queues.append(key, priority);
+        r.qprev = last;
+        if last != NIL {
+            self.slots.at_mut(last).qnext = key;
         }
-        let priority = slot.priority;
-        let slot_state = slot.state;
-        match self.queues.queued_later(key) {
-            Some(false) => {
-                slot.res |= res;
-                return;
-            }
-            Some(true) => {
-                slot.res |= res;
-                self.queues.remove(key);
-                self.queues.push(key, priority);
-            }
-            None => {
-                slot.res = res;
-                self.queues.push(key, priority);
-                if slot_state & state::INTERNAL == 0 {
-                    self.counts.added += 1;
-                }
-            }
+        if st & state::INTERNAL == 0 {
+            self.counts.added += 1;
         }
         if priority < self.preempt_below {
             self.stop |= crate::run::stop::CONTINUE;
         }
     }
 
-    /// Takes slot `key` off the active or active-later queue.
-    pub(crate) fn deactivate(&mut self, key: u32) {
-        if self.queues.remove(key) {
-            let st = self.slots.at(key).state;
-            self.counts.del_member(st);
+    /// [`activate_inline`](Self::activate_inline) of a queued, finalizing or
+    /// signal event.
+    #[inline(never)]
+    fn activate_again(&mut self, key: u32, res: What, ncalls: u16) {
+        let r = self.slots.at_mut(key);
+        let st = r.state;
+        if st & state::FINALIZING != 0 && !res.contains(What::FINALIZE) {
+            return;
+        }
+        if r.events.contains(What::SIGNAL) {
+            r.ncalls = ncalls;
+        }
+        let priority = r.priority;
+        if st & state::QUEUED != 0 {
+            r.res |= res;
+            if st & state::LATER == 0 {
+                return;
+            }
+            r.state = st & !state::LATER;
+            self.queues.remove_later(&mut self.slots, key);
+        } else {
+            r.res = res;
+            r.state = st | state::QUEUED;
+            if st & state::INTERNAL == 0 {
+                self.counts.added += 1;
+            }
+        }
+        self.queues.push(&mut self.slots, key, priority);
+        if priority < self.preempt_below {
+            self.stop |= crate::run::stop::CONTINUE;
         }
     }
 
-    /// Makes a new slot (internal bookkeeping shared by user and internal events).
-    pub(crate) fn insert_slot(&mut self, slot: Slot<P, S>) -> Result<EventId, Error> {
-        let id = self.slots.insert(slot)?;
-        if let Err(e) = self.queues.reserve_key(id.index) {
-            self.discard_slot(id.index);
-            return Err(e);
+    /// Takes record `key` off the active or active-later queue.
+    #[inline]
+    pub(crate) fn deactivate(&mut self, key: u32) {
+        let r = self.slots.at_mut(key);
+        let st = r.state;
+        if st & state::QUEUED == 0 {
+            return;
         }
+        r.state = st & !(state::QUEUED | state::LATER | state::REARMED);
+        if st & state::LATER != 0 {
+            self.queues.remove_later(&mut self.slots, key);
+        } else {
+            let priority = r.priority;
+            self.queues.remove(&mut self.slots, key, priority);
+        }
+        self.counts.del_member(st);
+    }
+
+    /// A new record for an event on `source` watching `events`, at the
+    /// default priority.
+    pub(crate) fn new_record(
+        &mut self,
+        source: crate::Source,
+        events: What,
+        callback: crate::event::Kind<P, S>,
+    ) -> Result<EventId, Error> {
+        let priority = self.queues.default_priority();
+        let id = self.slots.insert(source, events, priority, callback)?;
+        self.timers.set_interval(id.index, 0);
         Ok(id)
     }
 
-    /// Frees slot `key`, made by a call that is failing and never handed
-    /// out: a slot appended for it leaves the tables as they were before
-    /// (the slot table and the queue links that cover it shrink back); a
+    /// Frees record `key`, made by a call that is failing and never handed
+    /// out: a record appended for it leaves the table as it was before; a
     /// reused one goes back to the free list, which changes no table.
-    pub(crate) fn discard_slot(&mut self, key: u32) {
-        if self.slots.unpush(key) {
-            self.queues.truncate_keys(key as usize);
-        } else {
+    pub(crate) fn discard_record(&mut self, key: u32) {
+        if !self.slots.unpush(key) {
             self.slots.remove(key);
         }
     }
 
-    pub(crate) fn empty_slot(&self, source: crate::Source, events: What, callback: Kind<P, S>) -> Slot<P, S> {
-        Slot {
-            source,
-            events,
-            res: What::empty(),
-            priority: self.queues.default_priority(),
-            state: 0,
-            common: 0,
-            ncalls: 0,
-            deadline: Instant::ZERO,
-            interval: 0,
-            callback,
+    /// Disarms the heap timer of record `key`, in state `st`, which is in no
+    /// other queue or map.
+    #[inline]
+    pub(crate) fn del_heap_timer(&mut self, key: u32, st: u16) {
+        let r = self.slots.at_mut(key);
+        r.state = st & !(state::TIMEOUT | state::REARMED);
+        r.ncalls = 0;
+        let at = r.heap;
+        self.timers.heap.erase_at(&mut self.slots, at, key);
+        self.counts.del_member(st);
+    }
+
+    /// Sets the re-arm interval of persistent record `key` (0: none); room
+    /// for a non-zero one was reserved.
+    #[inline(always)]
+    pub(crate) fn set_interval(&mut self, key: u32, interval: u64) {
+        self.timers.set_interval(key, interval);
+        let r = self.slots.at_mut(key);
+        if interval != 0 {
+            r.state |= state::INTERVAL;
+        } else {
+            r.state &= !state::INTERVAL;
+        }
+    }
+
+    /// Takes the front record of the queue of `priority`, no longer queued.
+    #[inline]
+    pub(crate) fn pop(&mut self, priority: u8) -> Option<u32> {
+        let key = self.queues.front(priority);
+        if key == NIL {
+            return None;
+        }
+        let r = self.slots.at_mut(key);
+        r.state &= !state::QUEUED;
+        let next = r.qnext;
+        self.queues.advance(priority, next);
+        Some(key)
+    }
+
+    /// Moves every active-later record, in order, to the back of the queue
+    /// of its priority (libevent's `event_base_process_active_later`).
+    #[inline(always)]
+    pub(crate) fn promote_later(&mut self) {
+        if self.queues.has_later() {
+            self.promote_later_slow();
+        }
+    }
+
+    fn promote_later_slow(&mut self) {
+        while let Some(key) = self.queues.first_later() {
+            self.queues.remove_later(&mut self.slots, key);
+            let r = self.slots.at_mut(key);
+            r.state &= !state::LATER;
+            let priority = r.priority;
+            self.queues.push(&mut self.slots, key, priority);
         }
     }
 }
@@ -673,13 +762,13 @@ impl<P: Platform, S: Storage> Drop for EventBase<P, S> {
         while !self.core.skip_finalizers {
             let mut ran = false;
             while let Some(pri) = self.core.queues.first_nonempty() {
-                let Some(key) = self.core.queues.pop(pri) else { break };
+                let Some(key) = self.core.pop(pri) else { break };
                 if self.core.slots.at(key).has(state::FINALIZING) {
                     self.run_finalizer(key);
                     ran = true;
                 }
             }
-            self.core.queues.promote_later();
+            self.core.promote_later();
             if !ran && self.core.queues.is_empty() {
                 break;
             }

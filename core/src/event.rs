@@ -67,39 +67,108 @@ impl<P: Platform, S: Storage> fmt::Debug for Callback<P, S> {
     }
 }
 
-/// Slot state bits (libevent's `EVLIST_*`, minus what the queues know).
+/// The bits of a record's `state` (libevent's `EVLIST_*` and more).
 pub(crate) mod state {
     /// Registered with the fd or signal map (or an fd-less I/O sentinel).
-    pub(crate) const INSERTED: u8 = 0x01;
+    pub(crate) const INSERTED: u16 = 0x01;
     /// Has a timer, in the heap or in a common-timeout queue.
-    pub(crate) const TIMEOUT: u8 = 0x02;
+    pub(crate) const TIMEOUT: u16 = 0x02;
+    /// In an active queue or the active-later queue.
+    pub(crate) const QUEUED: u16 = 0x04;
     /// Internal: does not keep the loop alive, not counted.
-    pub(crate) const INTERNAL: u8 = 0x08;
+    pub(crate) const INTERNAL: u16 = 0x08;
     /// Being finalized: add and active are refused.
-    pub(crate) const FINALIZING: u8 = 0x10;
+    pub(crate) const FINALIZING: u16 = 0x10;
     /// Freed after its callback (`once` events, `free_finalize`).
-    pub(crate) const FREE_AFTER: u8 = 0x20;
+    pub(crate) const FREE_AFTER: u16 = 0x20;
+    /// Queued in the active-later queue (with `QUEUED`).
+    pub(crate) const LATER: u16 = 0x40;
+    /// The source is a handle (`Source::Fd`); signals have `What::SIGNAL`.
+    pub(crate) const FD: u16 = 0x80;
+    /// A persistent timer that fired and was armed again as it expired
+    /// (until its callback runs).
+    pub(crate) const REARMED: u16 = 0x800;
+    /// The source is a signal (`What::SIGNAL` is in the events).
+    pub(crate) const SIG: u16 = 0x1000;
+    /// A persistent event with a re-arm interval (kept beside the table).
+    pub(crate) const INTERVAL: u16 = 0x2000;
+    /// Its timer goes to a common-timeout queue (`common` is not 0).
+    pub(crate) const COMMON: u16 = 0x4000;
+    /// Is registered when added (libevent's `EVLIST_INSERTED`): it watches
+    /// a direction or a signal (an fd-less one is registered with no map).
+    pub(crate) const MAP: u16 = 0x8000;
+    /// What the callback is: one of the `KIND_*` values.
+    pub(crate) const KIND: u16 = 0x700;
+    /// A function and its word (`Callback::from_fn`).
+    pub(crate) const KIND_FN: u16 = 0x000;
+    /// A closure, kept beside the table.
+    #[cfg(feature = "alloc")]
+    pub(crate) const KIND_BOXED: u16 = 0x100;
+    /// `loop_exit`'s once event.
+    pub(crate) const KIND_LOOP_EXIT: u16 = 0x200;
+    /// The internal timer of the common-timeout queue named by the word.
+    pub(crate) const KIND_COMMON: u16 = 0x300;
+    /// Nothing (while the callback runs, or after a finalizer consumed it).
+    pub(crate) const KIND_EMPTY: u16 = 0x400;
 }
 
-pub(crate) struct Slot<P: Platform, S: Storage> {
-    pub(crate) source: Source,
+/// One event: everything the base knows of it, in one record of one table
+/// (libevent's `struct event`). The handle lists, the active queues and the
+/// timer heap thread through these fields; there is no side table on the
+/// hot paths. 48 bytes on 64-bit targets.
+pub(crate) struct Record<P: Platform, S: Storage> {
+    /// The function of a `KIND_FN` callback (a no-op for other kinds).
+    pub(crate) f: CallbackFn<P, S>,
+    /// Its word; the queue number of a `KIND_COMMON` timer.
+    pub(crate) word: usize,
+    /// Odd while the record is live; ids carry the generation they saw.
+    pub(crate) generation: u32,
+    /// The handle or signal number (see `state::FD`, `What::SIGNAL`); the
+    /// next free record while vacant.
+    pub(crate) source: u32,
+    /// The next (older) event on the same handle or signal, `NIL` last.
+    pub(crate) next: u32,
+    /// The heap index while its timer is armed on the heap.
+    pub(crate) heap: u32,
+    /// The active-queue neighbours while `QUEUED`, `NIL` at the ends.
+    pub(crate) qnext: u32,
+    pub(crate) qprev: u32,
     pub(crate) events: What,
     pub(crate) res: What,
     pub(crate) priority: u8,
-    pub(crate) state: u8,
     /// Where the timer goes: 0 the heap, else common queue index + 1.
     pub(crate) common: u8,
+    pub(crate) state: u16,
     pub(crate) ncalls: u16,
-    /// Absolute deadline while `TIMEOUT` is set.
-    pub(crate) deadline: Instant,
-    /// Re-arm interval of a persistent event in nanoseconds (0: none).
-    pub(crate) interval: u64,
-    pub(crate) callback: Kind<P, S>,
 }
 
-impl<P: Platform, S: Storage> Slot<P, S> {
-    pub(crate) fn has(&self, bit: u8) -> bool {
+/// "No record" in links and list heads.
+pub(crate) const NIL: u32 = u32::MAX;
+
+/// The function of records whose callback is not a plain function.
+pub(crate) fn nop<P: Platform, S: Storage>(_: &mut EventBase<P, S>, _: EventId, _: What, _: usize) {}
+
+impl<P: Platform, S: Storage> Record<P, S> {
+    #[inline(always)]
+    pub(crate) fn has(&self, bit: u16) -> bool {
         self.state & bit != 0
+    }
+
+    /// What the event watches besides time.
+    pub(crate) fn source(&self) -> Source {
+        if self.events.contains(What::SIGNAL) {
+            Source::Signal(self.source)
+        } else if self.has(state::FD) {
+            Source::Fd(self.source)
+        } else {
+            Source::None
+        }
+    }
+
+    /// The fd of an event that watches one.
+    #[inline]
+    pub(crate) fn fd(&self) -> Option<u32> {
+        self.has(state::FD).then_some(self.source)
     }
 }
 

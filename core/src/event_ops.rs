@@ -3,7 +3,7 @@
 
 use core::time::Duration;
 
-use crate::event::{Kind, Slot, state};
+use crate::event::{Kind, NIL, state};
 use crate::platform::Platform;
 use crate::timers::CommonTimeout;
 use crate::{Callback, Error, EventBase, EventId, Instant, Pending, Source, Storage, What, duration_nanos};
@@ -19,8 +19,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// table is full.
     pub fn new_event(&mut self, source: Source, what: What, callback: Callback<P, S>) -> Result<EventId, Error> {
         let what = check_flags(source, what)?;
-        let slot = self.core.empty_slot(source, what, callback.0);
-        self.core.insert_slot(slot)
+        self.core.new_record(source, what, callback.0)
     }
 
     /// Makes an event and adds it, as one call ([`new_event`](Self::new_event)
@@ -39,19 +38,25 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         callback: Callback<P, S>,
     ) -> Result<EventId, Error> {
         let what = check_flags(source, what)?;
-        let slot = self.core.empty_slot(source, what, callback.0);
-        self.insert_added(slot, timeout)
+        self.insert_added(source, what, callback.0, timeout)
     }
 
-    /// Makes an event of `slot` and adds it with `timeout`; when the add
-    /// fails, the event is taken back and the base is as it was.
-    fn insert_added(&mut self, slot: Slot<P, S>, timeout: Option<Duration>) -> Result<EventId, Error> {
-        let id = self.core.insert_slot(slot)?;
+    /// Makes an event of `source`, `events` and `callback` and adds it with
+    /// `timeout`; when the add fails, the event is taken back and the base
+    /// is as it was.
+    fn insert_added(
+        &mut self,
+        source: Source,
+        events: What,
+        callback: Kind<P, S>,
+        timeout: Option<Duration>,
+    ) -> Result<EventId, Error> {
+        let id = self.core.new_record(source, events, callback)?;
         let arm = timeout.map(|t| (t, 0, self.core.now()));
         match self.add_key(id.index, arm) {
             Ok(()) => Ok(id),
             Err(e) => {
-                self.core.discard_slot(id.index);
+                self.core.discard_record(id.index);
                 Err(e)
             }
         }
@@ -66,12 +71,14 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     pub fn assign(&mut self, id: EventId, source: Source, what: What, callback: Callback<P, S>) -> Result<(), Error> {
         let key = self.core.slots.check(id)?;
         let what = check_flags(source, what)?;
-        let slot = self.core.slots.at(key);
-        if slot.state & (state::INSERTED | state::TIMEOUT) != 0 || self.core.queues.is_queued(key) {
+        let r = self.core.slots.at(key);
+        if r.state & (state::INSERTED | state::TIMEOUT | state::QUEUED) != 0 {
             return Err(Error::InvalidArgument(&"assign on a pending or active event"));
         }
-        let fresh = self.core.empty_slot(source, what, callback.0);
-        *self.core.slots.at_mut(key) = fresh;
+        self.core.slots.reserve_callback(key, &callback.0)?;
+        let priority = self.core.queues.default_priority();
+        self.core.slots.reset(key, source, what, priority, callback.0);
+        self.core.set_interval(key, 0);
         Ok(())
     }
 
@@ -134,29 +141,33 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         let interval = duration_nanos(timeout);
         let deadline = now.saturating_add_nanos(interval);
         let core = &mut self.core;
-        let slot = core.slots.at_mut(key);
-        let st = slot.state;
-        let registered = st & state::INSERTED != 0 || !slot.events.intersects(What::IO | What::SIGNAL);
-        if st & state::FINALIZING != 0
-            || slot.common != 0
-            || !registered
-            || (slot.res.contains(What::TIMEOUT) && core.queues.is_queued(key))
+        let r = core.slots.at(key);
+        let (st, at) = (r.state, r.heap);
+        let persist = r.events.contains(What::PERSIST);
+        if st & (state::FINALIZING | state::COMMON | state::QUEUED) != 0
+            || st & (state::MAP | state::INSERTED) == state::MAP
+            || (persist && !core.timers.has_interval_room(key))
         {
             return false;
         }
         if st & state::TIMEOUT != 0 {
-            core.timers.heap.update(key, deadline);
+            core.timers.heap.update_at(&mut core.slots, key, at, deadline);
         } else {
-            if core.timers.heap.push(key, deadline).is_err() {
+            if !core.timers.heap.push_at(&mut core.slots, key, at, deadline) {
                 return false;
             }
             core.counts.add_member(st);
-            slot.state = st | state::TIMEOUT;
         }
-        if slot.events.contains(What::PERSIST) {
-            slot.interval = interval;
+        let mut next = st | state::TIMEOUT;
+        if persist {
+            core.timers.set_interval(key, interval);
+            next = if interval != 0 {
+                next | state::INTERVAL
+            } else {
+                next & !state::INTERVAL
+            };
         }
-        slot.deadline = deadline;
+        core.slots.at_mut(key).state = next;
         true
     }
 
@@ -178,19 +189,20 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// Kept out of `add`, whose fast path then needs no big stack frame.
     #[inline(never)]
     pub(crate) fn add_key(&mut self, key: u32, timeout: Option<(Duration, u8, Instant)>) -> Result<(), Error> {
-        let slot = self.core.slots.at(key);
-        if slot.has(state::FINALIZING) {
+        let r = self.core.slots.at(key);
+        if r.has(state::FINALIZING) {
             return Err(Error::Finalizing);
         }
+        let persist = r.events.contains(What::PERSIST);
         let mut mark = None;
         if let Some((_, common, _)) = timeout {
             // Before anything changes: arming below cannot fail then.
-            mark = Some(self.reserve_timer(key, common)?);
+            mark = Some(self.reserve_timer(key, common, persist)?);
         }
-        let slot = self.core.slots.at(key);
-        let wants_map = slot.events.intersects(What::IO | What::SIGNAL);
+        let r = self.core.slots.at(key);
+        let wants_map = r.events.intersects(What::IO | What::SIGNAL);
         if wants_map
-            && !slot.has(state::INSERTED)
+            && !r.has(state::INSERTED)
             && let Err(e) = self.register(key)
         {
             // A failed add leaves the tables as they were.
@@ -200,14 +212,14 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             return Err(e);
         }
         if let Some((interval, common, now)) = timeout {
-            let slot = self.core.slots.at_mut(key);
-            if slot.events.contains(What::PERSIST) {
-                slot.interval = duration_nanos(interval);
+            if persist {
+                self.core.set_interval(key, duration_nanos(interval));
             }
             // A pending activation caused by the old timeout is cancelled
             // (and a signal repeat loop stopped).
-            if self.core.queues.is_queued(key) && slot.res.contains(What::TIMEOUT) {
-                slot.ncalls = 0;
+            let r = self.core.slots.at_mut(key);
+            if r.has(state::QUEUED) && r.res.contains(What::TIMEOUT) {
+                r.ncalls = 0;
                 self.core.deactivate(key);
             }
             self.set_timer_kind(key, common);
@@ -217,21 +229,21 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         Ok(())
     }
 
-    /// Registers slot `key` with the fd or signal map.
+    /// Registers record `key` with the fd or signal map.
     fn register(&mut self, key: u32) -> Result<(), Error> {
-        let slot = self.core.slots.at(key);
-        let (source, events, st) = (slot.source, slot.events, slot.state);
+        let r = self.core.slots.at(key);
+        let (source, events, st) = (r.source(), r.events, r.state);
+        let c = &mut self.core;
         match source {
             Source::Fd(fd) => {
-                self.core
-                    .handles
-                    .add_fd(&mut self.backend, &mut self.changelist, fd, key, events)?;
+                c.handles
+                    .add_fd(&mut c.slots, &mut self.backend, &mut self.changelist, fd, key, events)?
             }
-            Source::Signal(sig) => self.core.handles.add_signal(&mut self.backend, sig, key)?,
+            Source::Signal(sig) => c.handles.add_signal(&mut c.slots, &mut self.backend, sig, key)?,
             Source::None => {}
         }
-        self.core.slots.at_mut(key).state |= state::INSERTED;
-        self.core.counts.add_member(st);
+        c.slots.at_mut(key).state |= state::INSERTED;
+        c.counts.add_member(st);
         Ok(())
     }
 
@@ -240,44 +252,51 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     ///
     /// # Errors
     /// [`Error::StaleEvent`], or a backend error on unregistering.
+    #[inline]
     pub fn del(&mut self, id: EventId) -> Result<(), Error> {
         let key = self.core.slots.check(id)?;
-        let slot = self.core.slots.at_mut(key);
-        if slot.has(state::FINALIZING) {
+        let c = &mut self.core;
+        let r = c.slots.at_mut(key);
+        let st = r.state;
+        if st & (state::FINALIZING | state::INSERTED | state::QUEUED | state::TIMEOUT | state::COMMON) == state::TIMEOUT
+        {
+            // A heap timer, nothing else: nothing to unregister, nothing
+            // can fail.
+            c.del_heap_timer(key, st);
             return Ok(());
         }
-        if !slot.has(state::INSERTED) {
-            // Nothing to unregister (a timer): nothing can fail. A heap
-            // timer is erased here, without unschedule's call.
-            slot.ncalls = 0;
-            let st = slot.state;
-            if st & state::TIMEOUT != 0 && slot.common == 0 {
-                slot.state = st & !state::TIMEOUT;
-                self.core.timers.heap.erase(key);
-                self.core.counts.del_member(st);
-            } else {
-                self.unschedule(key);
-            }
-            self.core.deactivate(key);
+        self.del_other(key, st)
+    }
+
+    /// [`del`](Self::del) of everything but a heap timer alone.
+    #[inline(never)]
+    fn del_other(&mut self, key: u32, st: u16) -> Result<(), Error> {
+        if st & state::FINALIZING != 0 {
             return Ok(());
         }
-        self.del_key(key)
+        if st & state::INSERTED != 0 {
+            return self.del_key(key);
+        }
+        self.core.slots.at_mut(key).ncalls = 0;
+        self.unschedule(key);
+        self.core.deactivate(key);
+        Ok(())
     }
 
     pub(crate) fn del_key(&mut self, key: u32) -> Result<(), Error> {
-        let slot = self.core.slots.at(key);
-        let (source, events, st) = (slot.source, slot.events, slot.state);
+        let r = self.core.slots.at(key);
+        let (source, st) = (r.source(), r.state);
         if st & state::INSERTED != 0 {
+            let c = &mut self.core;
             match source {
-                Source::Fd(fd) => self
-                    .core
+                Source::Fd(fd) => c
                     .handles
-                    .del_fd(&mut self.backend, &mut self.changelist, fd, key, events)?,
-                Source::Signal(sig) => self.core.handles.del_signal(&mut self.backend, sig, key)?,
+                    .del_fd(&mut c.slots, &mut self.backend, &mut self.changelist, fd, key)?,
+                Source::Signal(sig) => c.handles.del_signal(&mut c.slots, &mut self.backend, sig, key)?,
                 Source::None => {}
             }
-            self.core.slots.at_mut(key).state &= !state::INSERTED;
-            self.core.counts.del_member(st);
+            c.slots.at_mut(key).state &= !state::INSERTED;
+            c.counts.del_member(st);
         }
         self.core.slots.at_mut(key).ncalls = 0;
         self.unschedule(key);
@@ -293,7 +312,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     pub fn remove_timer(&mut self, id: EventId) -> Result<(), Error> {
         let key = self.core.slots.check(id)?;
         self.unschedule(key);
-        self.core.slots.at_mut(key).interval = 0;
+        self.core.set_interval(key, 0);
         Ok(())
     }
 
@@ -319,20 +338,21 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// [`Error::StaleEvent`]; [`Error::Finalizing`].
     pub fn active_later(&mut self, id: EventId, what: What) -> Result<(), Error> {
         let key = self.core.slots.check(id)?;
-        let slot = self.core.slots.at_mut(key);
-        if slot.has(state::FINALIZING) {
+        let c = &mut self.core;
+        let r = c.slots.at_mut(key);
+        let st = r.state;
+        if st & state::FINALIZING != 0 {
             return Err(Error::Finalizing);
         }
-        if self.core.queues.is_queued(key) {
-            slot.res |= what;
+        if st & state::QUEUED != 0 {
+            r.res |= what;
             return Ok(());
         }
-        slot.res = what;
-        let st = slot.state;
-        let priority = slot.priority;
-        self.core.queues.push_later(key, priority);
-        self.core.counts.max_active = self.core.counts.max_active.max(self.core.queues.len());
-        self.core.counts.add_member(st);
+        r.res = what;
+        r.state = st | state::QUEUED | state::LATER;
+        c.queues.push_later(&mut c.slots, key);
+        c.counts.max_active = c.counts.max_active.max(c.queues.len());
+        c.counts.add_member(st);
         Ok(())
     }
 
@@ -343,19 +363,22 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// [`Error::StaleEvent`].
     pub fn pending(&mut self, id: EventId, what: What) -> Result<Pending, Error> {
         let key = self.core.slots.check(id)?;
-        let slot = self.core.slots.at(key);
+        let r = self.core.slots.at(key);
         let mut status = What::empty();
-        if slot.has(state::INSERTED) {
-            status |= slot.events & (What::IO | What::SIGNAL);
+        if r.has(state::INSERTED) {
+            status |= r.events & (What::IO | What::SIGNAL);
         }
-        if self.core.queues.is_queued(key) {
-            status |= slot.res;
+        if r.has(state::QUEUED) {
+            status |= r.res;
         }
-        if slot.has(state::TIMEOUT) {
+        if r.has(state::TIMEOUT) {
             status |= What::TIMEOUT;
         }
         let status = status & what & !What::ET;
-        let deadline = status.contains(What::TIMEOUT).then_some(slot.deadline);
+        // An event activated by its timer has no deadline until its
+        // callback re-arms it (a parked persistent timer included).
+        let armed = r.state & (state::TIMEOUT | state::REARMED) == state::TIMEOUT;
+        let deadline = (armed && what.contains(What::TIMEOUT)).then(|| self.deadline(key));
         let wall_deadline = deadline.and_then(|d| self.core.wall_of(d));
         Ok(Pending {
             what: status,
@@ -378,7 +401,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 npriorities: npriorities as u16,
             });
         }
-        if self.core.queues.is_queued(key) {
+        if self.core.slots.at(key).has(state::QUEUED) {
             return Err(Error::InvalidArgument(&"cannot change the priority of an active event"));
         }
         self.core.slots.at_mut(key).priority = priority as u8;
@@ -398,8 +421,8 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// # Errors
     /// [`Error::StaleEvent`].
     pub fn assignment(&self, id: EventId) -> Result<(Source, What), Error> {
-        let slot = self.core.slots.get(id)?;
-        Ok((slot.source, slot.events))
+        let r = self.core.slots.get(id)?;
+        Ok((r.source(), r.events))
     }
 
     /// A one-shot event freed after its callback (libevent's
@@ -445,12 +468,13 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             });
         };
         let source = if io.is_empty() { Source::None } else { source };
-        let mut slot: Slot<P, S> = self.core.empty_slot(source, events, callback);
-        slot.state = state::FREE_AFTER;
         if !immediate {
-            return self.insert_added(slot, timeout);
+            let id = self.insert_added(source, events, callback, timeout)?;
+            self.core.slots.at_mut(id.index).state |= state::FREE_AFTER;
+            return Ok(id);
         }
-        let id = self.core.insert_slot(slot)?;
+        let id = self.core.new_record(source, events, callback)?;
+        self.core.slots.at_mut(id.index).state |= state::FREE_AFTER;
         self.core.activate(id.index, What::TIMEOUT, 1);
         Ok(id)
     }
@@ -480,10 +504,10 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         if self.core.slots.at(key).has(state::FINALIZING) {
             return Err(Error::Finalizing);
         }
+        self.core.slots.reserve_callback(key, &finalizer.0)?;
         self.del_key(key)?;
-        let slot = self.core.slots.at_mut(key);
-        slot.callback = finalizer.0;
-        slot.state |= state::FINALIZING | if free { state::FREE_AFTER } else { 0 };
+        self.core.slots.set_callback(key, finalizer.0);
+        self.core.slots.at_mut(key).state |= state::FINALIZING | if free { state::FREE_AFTER } else { 0 };
         self.core.activate(key, What::FINALIZE, 1);
         Ok(())
     }
@@ -494,24 +518,22 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// armed timer of an event on `fd` fires. Unknown handles are ignored.
     pub fn active_by_fd(&mut self, fd: u32, what: What) {
         if what.contains(What::TIMEOUT) {
-            for index in 0..self.core.slots.bound() {
-                let Some(id) = self.core.slots.id_of(index) else {
-                    continue;
-                };
-                let slot = self.core.slots.at(id.index);
-                if slot.source == Source::Fd(fd) && slot.has(state::TIMEOUT) {
-                    self.unschedule(id.index);
-                    self.core.activate(id.index, What::TIMEOUT, 1);
+            for key in 0..self.core.slots.bound() {
+                let r = self.core.slots.at(key);
+                if r.generation & 1 == 1 && r.fd() == Some(fd) && r.has(state::TIMEOUT) {
+                    self.unschedule(key);
+                    self.core.activate(key, What::TIMEOUT, 1);
                 }
             }
         } else {
-            let mut next = self.core.handles.fd_first(fd);
-            while let Some(key) = next {
-                next = self.core.handles.next(key);
-                let hit = self.core.slots.at(key).events & what & What::IO;
+            let mut key = self.core.handles.fd_first(fd);
+            while key != NIL {
+                let r = self.core.slots.at(key);
+                let (hit, next) = (r.events & what & What::IO, r.next);
                 if !hit.is_empty() {
                     self.core.activate(key, hit, 1);
                 }
+                key = next;
             }
         }
     }

@@ -3,7 +3,6 @@
 use core::fmt;
 use core::ops::ControlFlow;
 
-use crate::event::Kind;
 use crate::event::state;
 use crate::platform::Platform;
 use crate::{Error, EventBase, EventId, EventInfo, Source, Storage, What};
@@ -35,17 +34,13 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// # Errors
     /// [`Error::StaleEvent`].
     pub fn status(&self, id: EventId) -> Result<Status, Error> {
-        let key = self.core.slots.check(id)?;
-        let slot = self.core.slots.at(key);
-        let (active, active_later) = match self.core.queues.queued_later(key) {
-            Some(later) => (!later, later),
-            None => (false, false),
-        };
+        let r = self.core.slots.get(id)?;
+        let queued = r.has(state::QUEUED);
         Ok(Status {
-            inserted: slot.has(state::INSERTED),
-            timer: slot.has(state::TIMEOUT),
-            active,
-            active_later,
+            inserted: r.has(state::INSERTED),
+            timer: r.has(state::TIMEOUT),
+            active: queued && !r.has(state::LATER),
+            active_later: queued && r.has(state::LATER),
         })
     }
 
@@ -56,32 +51,29 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// # Errors
     /// [`Error::StaleEvent`].
     pub fn callback_word(&self, id: EventId) -> Result<Option<usize>, Error> {
-        Ok(match self.core.slots.get(id)?.callback {
-            Kind::Fn(_, word) => Some(word),
-            _ => None,
-        })
+        let key = self.core.slots.check(id)?;
+        Ok(self.core.slots.callback_word(key))
     }
 
     /// Calls `f` once for each event that is pending or active, internal
     /// ones included, in slot order (libevent's `event_base_foreach_event`).
     /// A `Break` stops the walk and is returned.
     pub fn foreach_event<B>(&self, mut f: impl FnMut(&EventInfo) -> ControlFlow<B>) -> ControlFlow<B> {
-        for (key, slot) in self.core.slots.iter() {
-            let queued = self.core.queues.is_queued(key);
-            if !queued && slot.state & (state::INSERTED | state::TIMEOUT) == 0 {
+        for (key, r) in self.core.slots.iter() {
+            let queued = r.has(state::QUEUED);
+            if r.state & (state::INSERTED | state::TIMEOUT | state::QUEUED) == 0 {
                 continue;
             }
-            let Some(id) = self.core.slots.id_of(key) else { continue };
             let info = EventInfo {
-                id,
-                source: slot.source,
-                events: slot.events,
-                priority: slot.priority,
-                inserted: slot.has(state::INSERTED),
-                deadline: slot.has(state::TIMEOUT).then_some(slot.deadline),
-                active: queued.then_some(slot.res),
-                active_later: self.core.queues.is_later(key),
-                internal: slot.has(state::INTERNAL),
+                id: self.core.slots.id(key, r.generation),
+                source: r.source(),
+                events: r.events,
+                priority: r.priority,
+                inserted: r.has(state::INSERTED),
+                deadline: r.has(state::TIMEOUT).then(|| self.deadline(key)),
+                active: queued.then_some(r.res),
+                active_later: queued && r.has(state::LATER),
+                internal: r.has(state::INTERNAL),
             };
             f(&info)?;
         }

@@ -13,7 +13,7 @@
 
 use core::fmt;
 
-use crate::event::{Kind, state};
+use crate::event::{NIL, state};
 use crate::platform::Platform;
 use crate::{EventBase, Source, Storage, What};
 
@@ -45,27 +45,21 @@ fn ensure(ok: bool, what: &'static str, at: impl Into<Option<u32>>) -> Result<()
     }
 }
 
-/// The state bits a slot may carry.
-const KNOWN_STATE: u8 = state::INSERTED | state::TIMEOUT | state::INTERNAL | state::FINALIZING | state::FREE_AFTER;
-
 impl<P: Platform, S: Storage> EventBase<P, S> {
     /// Checks that the base's tables agree with each other:
     ///
-    /// - every live slot has known state bits, a priority in range, and
-    ///   flags that match its source;
-    /// - the timer heap is ordered, its position table names exactly its
-    ///   entries, and it holds exactly the slots whose timer is armed on
-    ///   the heap, each at its deadline (but for a re-arm deferred until
-    ///   the running callback returns);
+    /// - every live record has a known callback kind, a priority in range,
+    ///   and state bits that match its source, flags and timer;
+    /// - the timer heap is ordered, each entry's record knows its position,
+    ///   and it holds exactly the records whose timer is armed on the heap;
     /// - each common-timeout queue is a well-linked list, in deadline
-    ///   order, of exactly the slots armed on it, and its internal timer
+    ///   order, of exactly the records armed on it, and its internal timer
     ///   is armed at its head's deadline exactly when it is not empty;
     /// - the active queues and the active-later queue hold each queued
-    ///   slot once, at its priority, and their length and most urgent
+    ///   record once, at its priority, and their length and most urgent
     ///   priority are right;
-    /// - each fd's event list holds exactly the slots registered on it, and
-    ///   its read/write/close counts and edge-triggered mode match them;
-    ///   each signal's list likewise;
+    /// - each fd's event list holds exactly the records registered on it,
+    ///   all edge-triggered or none; each signal's list likewise;
     /// - each pending change of the changelist is indexed, not a no-op, and
     ///   leads to the fd's current interest;
     /// - the added count is the number of queue memberships of user events,
@@ -91,38 +85,54 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         let (commons, _) = c.timers.audit();
         let ncommons = commons.count();
         let mut live = 0;
-        for (key, slot) in c.slots.iter() {
+        for (key, r) in c.slots.iter() {
             live += 1;
-            ensure(c.slots.id_of(key).is_some(), "a slot the slab iterates has no id", key)?;
-            ensure(slot.state & !KNOWN_STATE == 0, "unknown slot state bits", key)?;
+            ensure(r.state & state::KIND <= state::KIND_EMPTY, "unknown callback kind", key)?;
+            ensure(usize::from(r.priority) < npriorities, "slot priority out of range", key)?;
             ensure(
-                usize::from(slot.priority) < npriorities,
-                "slot priority out of range",
-                key,
-            )?;
-            ensure(
-                matches!(slot.source, Source::Signal(_)) == slot.events.contains(What::SIGNAL),
+                !r.has(state::FD) && r.has(state::SIG) == r.events.contains(What::SIGNAL)
+                    || r.has(state::FD) && !r.has(state::SIG) && !r.events.contains(What::SIGNAL),
                 "SIGNAL flag and signal source disagree",
                 key,
             )?;
             ensure(
-                !slot.has(state::INSERTED) || slot.events.intersects(What::IO | What::SIGNAL),
+                r.has(state::INTERVAL) == (c.timers.interval(key) != 0),
+                "interval bit differs from the interval",
+                key,
+            )?;
+            ensure(
+                !r.has(state::INSERTED) || r.events.intersects(What::IO | What::SIGNAL),
                 "registered slot watches no handle or signal",
                 key,
             )?;
             ensure(
-                usize::from(slot.common) <= ncommons,
+                usize::from(r.common) <= ncommons,
                 "slot names a missing common queue",
                 key,
             )?;
             ensure(
-                !matches!(slot.callback, Kind::Common(_)) || slot.has(state::INTERNAL),
+                r.has(state::COMMON) == (r.common != 0),
+                "common bit differs from the queue",
+                key,
+            )?;
+            ensure(
+                r.has(state::MAP) == r.events.intersects(What::IO | What::SIGNAL),
+                "map bit differs from the source and flags",
+                key,
+            )?;
+            ensure(
+                r.state & state::KIND != state::KIND_COMMON || r.has(state::INTERNAL),
                 "a common queue's timer is not internal",
                 key,
             )?;
             ensure(
-                !slot.has(state::FINALIZING) || !slot.has(state::INSERTED | state::TIMEOUT),
+                !r.has(state::FINALIZING) || !r.has(state::INSERTED | state::TIMEOUT),
                 "finalizing slot still pending",
+                key,
+            )?;
+            ensure(
+                !r.has(state::LATER) || r.has(state::QUEUED),
+                "active-later slot not queued",
                 key,
             )?;
         }
@@ -136,8 +146,9 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     fn check_heap(&self) -> Result<(), Violation> {
         let c = &self.core;
         let heap = &c.timers.heap;
-        let (placed, next_seq, deferred) = heap.audit();
-        for i in 0..heap.len() {
+        let (next_seq, deferred, dead) = heap.audit();
+        let mut seen_dead = 0;
+        for i in 0..heap.slots_len() {
             let Some((key, deadline, seq)) = heap.entry_at(i) else {
                 return Err(Violation {
                     what: "heap shorter than its length",
@@ -145,25 +156,28 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 });
             };
             if i > 0 {
-                let (pkey, pdeadline, pseq) = heap.entry_at((i - 1) / 2).unwrap_or((key, deadline, seq));
+                let (pkey, pdeadline, pseq) = heap.entry_at(crate::heap::parent(i)).unwrap_or((key, deadline, seq));
                 ensure((pdeadline, pseq, pkey) < (deadline, seq, key), "heap order", key)?;
             }
             ensure(seq < next_seq, "heap sequence number from the future", key)?;
-            ensure(heap.position(key) == Some(i), "heap position table", key)?;
+            if crate::heap::is_dead_key(key) {
+                ensure(i > 0, "the earliest heap entry is dead", None)?;
+                seen_dead += 1;
+                continue;
+            }
             ensure(c.slots.id_of(key).is_some(), "heap names a dead slot", key)?;
-            let slot = c.slots.at(key);
-            ensure(slot.has(state::TIMEOUT), "heap holds a slot without TIMEOUT", key)?;
-            ensure(slot.common == 0, "heap holds a common-queue timer", key)?;
-            ensure(
-                slot.deadline == deadline || deferred == Some(key),
-                "heap deadline differs from the slot's",
-                key,
-            )?;
+            let r = c.slots.at(key);
+            ensure(r.heap as usize == i, "heap position", key)?;
+            ensure(r.has(state::TIMEOUT), "heap holds a slot without TIMEOUT", key)?;
+            ensure(r.common == 0, "heap holds a common-queue timer", key)?;
         }
-        ensure(placed == heap.len(), "heap position table places other keys", None)?;
+        ensure(seen_dead == dead, "dead heap entries miscounted", None)?;
         if let Some(key) = deferred {
             ensure(
-                heap.position(key).is_some(),
+                c.slots.id_of(key).is_some_and(|_| {
+                    let r = c.slots.at(key);
+                    r.has(state::TIMEOUT) && r.common == 0
+                }),
                 "deferred re-key of a key not in the heap",
                 key,
             )?;
@@ -171,7 +185,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         let armed = c
             .slots
             .iter()
-            .filter(|(_, s)| s.has(state::TIMEOUT) && s.common == 0)
+            .filter(|(_, r)| r.has(state::TIMEOUT) && r.common == 0)
             .count();
         ensure(
             armed == heap.len(),
@@ -189,7 +203,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             ensure(c.slots.id_of(timer).is_some(), "common queue's timer is not live", qn)?;
             let t = c.slots.at(timer);
             ensure(
-                matches!(t.callback, Kind::Common(i) if usize::from(i) == q) || c.running_event == Some(timer),
+                c.slots.is_common_timer(timer, Some(q as u8)) || c.running_event == Some(timer),
                 "common queue's timer runs another callback",
                 qn,
             )?;
@@ -201,14 +215,10 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 members += 1;
                 ensure(members <= bound, "common queue has a cycle", qn)?;
                 ensure(c.slots.id_of(key).is_some(), "common queue names a dead slot", key)?;
-                let slot = c.slots.at(key);
+                let r = c.slots.at(key);
+                ensure(r.has(state::TIMEOUT), "common queue holds a slot without TIMEOUT", key)?;
                 ensure(
-                    slot.has(state::TIMEOUT),
-                    "common queue holds a slot without TIMEOUT",
-                    key,
-                )?;
-                ensure(
-                    usize::from(slot.common) == q + 1,
+                    usize::from(r.common) == q + 1,
                     "common queue holds a slot of another queue",
                     key,
                 )?;
@@ -221,7 +231,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 ensure(p == prev, "common queue back link", key)?;
                 if let Some(p) = prev {
                     ensure(
-                        c.slots.at(p).deadline <= slot.deadline,
+                        c.timers.common_deadline(p) <= c.timers.common_deadline(key),
                         "common queue out of deadline order",
                         key,
                     )?;
@@ -233,14 +243,14 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             let armed = c
                 .slots
                 .iter()
-                .filter(|(_, s)| s.has(state::TIMEOUT) && usize::from(s.common) == q + 1)
+                .filter(|(_, r)| r.has(state::TIMEOUT) && usize::from(r.common) == q + 1)
                 .count();
             ensure(armed == members, "common queue size differs from its timers armed", qn)?;
             match first {
                 Some(head) => {
                     ensure(t.has(state::TIMEOUT), "non-empty common queue's timer is not armed", qn)?;
                     ensure(
-                        t.deadline == c.slots.at(head).deadline,
+                        self.deadline(timer) == c.timers.common_deadline(head),
                         "common queue's timer is not at its head's deadline",
                         qn,
                     )?;
@@ -257,7 +267,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         let bound = c.slots.bound() as usize;
         let mut active = 0usize;
         let mut most_urgent = None;
-        for (pri, key) in q.iter_active().take(bound + 1) {
+        for (pri, key) in q.iter_active(&c.slots).take(bound + 1) {
             active += 1;
             ensure(active <= bound, "active queues hold a key twice or a cycle", key)?;
             most_urgent.get_or_insert(pri);
@@ -267,19 +277,12 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 key,
             )?;
             ensure(c.slots.id_of(key).is_some(), "active queue names a dead slot", key)?;
-            ensure(
-                q.priority(key) == Some(pri) && !q.is_later(key),
-                "active queue tag",
-                key,
-            )?;
-            ensure(
-                c.slots.at(key).priority == pri,
-                "active at another priority than its slot's",
-                key,
-            )?;
+            let r = c.slots.at(key);
+            ensure(r.has(state::QUEUED) && !r.has(state::LATER), "active queue tag", key)?;
+            ensure(r.priority == pri, "active at another priority than its slot's", key)?;
         }
         let mut later = 0usize;
-        for key in q.iter_later().take(bound + 1) {
+        for key in q.iter_later(&c.slots).take(bound + 1) {
             later += 1;
             ensure(later <= bound, "active-later queue holds a key twice or a cycle", key)?;
             ensure(
@@ -287,15 +290,15 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
                 "active-later queue names a dead slot",
                 key,
             )?;
-            ensure(q.is_later(key), "active-later queue tag", key)?;
+            let r = c.slots.at(key);
             ensure(
-                q.priority(key) == Some(c.slots.at(key).priority),
-                "active-later at another priority than its slot's",
+                r.has(state::QUEUED) && r.has(state::LATER),
+                "active-later queue tag",
                 key,
             )?;
         }
         ensure(active + later == q.len(), "active queues' length", None)?;
-        let queued = c.slots.iter().filter(|&(key, _)| q.is_queued(key)).count();
+        let queued = c.slots.iter().filter(|(_, r)| r.has(state::QUEUED)).count();
         ensure(
             queued == q.len(),
             "slots marked queued differ from the queues' length",
@@ -309,65 +312,50 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         let bound = c.slots.bound() as usize;
         let (fds, signals) = c.handles.audit();
         let mut on_fds = 0usize;
-        for (fd, [nread, nwrite, nclose], et, interest, first) in fds {
-            let (mut r, mut w, mut cl) = (0usize, 0usize, 0usize);
+        for (fd, first) in fds {
             let mut members = 0usize;
             let mut at = first;
-            while let Some(key) = at {
+            let et = first != NIL && c.slots.at(first).events.contains(What::ET);
+            while at != NIL {
+                let key = at;
                 members += 1;
                 ensure(members <= bound, "fd list has a cycle", fd)?;
                 ensure(c.slots.id_of(key).is_some(), "fd list names a dead slot", key)?;
-                let slot = c.slots.at(key);
-                ensure(slot.has(state::INSERTED), "fd list holds an unregistered slot", key)?;
-                ensure(slot.source == Source::Fd(fd), "fd list holds a slot of another fd", key)?;
+                let r = c.slots.at(key);
+                ensure(r.has(state::INSERTED), "fd list holds an unregistered slot", key)?;
+                ensure(r.fd() == Some(fd), "fd list holds a slot of another fd", key)?;
                 ensure(
-                    slot.events.contains(What::ET) == et,
+                    r.events.contains(What::ET) == et,
                     "fd list mixes edge and level events",
                     key,
                 )?;
-                r += usize::from(slot.events.contains(What::READ));
-                w += usize::from(slot.events.contains(What::WRITE));
-                cl += usize::from(slot.events.contains(What::CLOSED));
-                at = c.handles.next(key);
+                at = r.next;
             }
-            ensure(
-                (r, w, cl) == (usize::from(nread), usize::from(nwrite), usize::from(nclose)),
-                "fd's read/write/close counts differ from its events",
-                fd,
-            )?;
-            ensure(
-                interest & What::IO
-                    == [(r, What::READ), (w, What::WRITE), (cl, What::CLOSED)]
-                        .iter()
-                        .filter(|(n, _)| *n > 0)
-                        .fold(What::empty(), |acc, (_, bit)| acc | *bit),
-                "fd's interest differs from its counts",
-                fd,
-            )?;
             on_fds += members;
         }
         let mut on_signals = 0usize;
         for (sig, first) in signals {
             let mut members = 0usize;
             let mut at = first;
-            while let Some(key) = at {
+            while at != NIL {
+                let key = at;
                 members += 1;
                 ensure(members <= bound, "signal list has a cycle", sig)?;
                 ensure(c.slots.id_of(key).is_some(), "signal list names a dead slot", key)?;
-                let slot = c.slots.at(key);
-                ensure(slot.has(state::INSERTED), "signal list holds an unregistered slot", key)?;
+                let r = c.slots.at(key);
+                ensure(r.has(state::INSERTED), "signal list holds an unregistered slot", key)?;
                 ensure(
-                    slot.source == Source::Signal(sig),
+                    r.source() == Source::Signal(sig),
                     "signal list holds a slot of another signal",
                     key,
                 )?;
-                at = c.handles.next(key);
+                at = r.next;
             }
             on_signals += members;
         }
         let (mut fd_slots, mut signal_slots) = (0usize, 0usize);
-        for (_, slot) in c.slots.iter().filter(|(_, s)| s.has(state::INSERTED)) {
-            match slot.source {
+        for (_, r) in c.slots.iter().filter(|(_, r)| r.has(state::INSERTED)) {
+            match r.source() {
                 Source::Fd(_) => fd_slots += 1,
                 Source::Signal(_) => signal_slots += 1,
                 Source::None => {}
@@ -402,11 +390,11 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         }
         let (fds, _) = self.core.handles.audit();
         let mut seen = 0usize;
-        for (fd, _, _, interest, _) in fds {
+        for (fd, _) in fds {
             if let Some(change) = self.changelist.get(fd) {
                 seen += 1;
                 ensure(
-                    change.new == interest,
+                    change.new == self.core.handles.fd_interest(&self.core.slots, fd),
                     "changelist does not lead to the fd's interest",
                     fd,
                 )?;
@@ -422,10 +410,10 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     fn check_counts(&self) -> Result<(), Violation> {
         let c = &self.core;
         let mut added = 0usize;
-        for (key, slot) in c.slots.iter().filter(|(_, s)| !s.has(state::INTERNAL)) {
-            added += usize::from(slot.has(state::INSERTED));
-            added += usize::from(slot.has(state::TIMEOUT));
-            added += usize::from(c.queues.is_queued(key));
+        for (_, r) in c.slots.iter().filter(|(_, r)| !r.has(state::INTERNAL)) {
+            added += usize::from(r.has(state::INSERTED));
+            added += usize::from(r.has(state::TIMEOUT));
+            added += usize::from(r.has(state::QUEUED));
         }
         let n = &c.counts;
         ensure(
@@ -562,12 +550,11 @@ mod tests {
     fn a_timer_missing_from_the_heap_is_found() {
         let (_, mut base, ids) = busy();
         let key = ids[5].index(); // t2: a heap timer
-        let slot = base.core.slots.at_mut(key);
-        slot.deadline = slot.deadline.saturating_add_nanos(1);
+        base.core.slots.at_mut(key).heap ^= 1;
         assert_eq!(
             base.check_invariants().unwrap_err(),
             Violation {
-                what: "heap deadline differs from the slot's",
+                what: "heap position",
                 at: Some(key)
             }
         );
@@ -609,7 +596,7 @@ mod tests {
         assert!(base.check_invariants().is_err());
         let (_, mut base, ids) = busy();
         let key = ids[3].index(); // the signal
-        base.core.slots.at_mut(key).source = Source::Signal(11);
+        base.core.slots.at_mut(key).source = 11;
         assert!(base.check_invariants().is_err());
     }
 
@@ -647,7 +634,7 @@ mod tests {
         platform.world(|w| w.advance(Duration::from_millis(1)));
         base.add_common(b, common).unwrap();
         ok(&base);
-        base.core.slots.at_mut(b.index()).deadline = crate::Instant::ZERO;
+        base.core.timers.set_common_deadline(b.index(), crate::Instant::ZERO);
         assert!(base.check_invariants().is_err());
     }
 }

@@ -133,10 +133,11 @@ mod event;
 mod event_ops;
 mod fdmap;
 mod flags;
+#[cfg(all(test, feature = "sim"))]
+mod fuzz_findings;
 mod heap;
 mod inspect;
 mod invariants;
-mod list;
 mod method;
 mod platform;
 mod queues;
@@ -164,10 +165,9 @@ pub use flags::{BaseFlags, Features, LoopFlags, What};
 pub use heap::TimerHeap;
 pub use inspect::Status;
 pub use invariants::Violation;
-pub use list::{KeyLinks, ListHead};
 pub use method::Method;
 pub use platform::{Backend, Platform, Sink, Waker};
-pub use queues::{ActiveQueues, MAX_PRIORITIES};
+pub use queues::{ActiveQueues, ListHead, MAX_PRIORITIES};
 pub use remote::{Inbox, RemoteOp, RemoteQueue};
 pub use slab::EventId;
 #[cfg(feature = "alloc")]

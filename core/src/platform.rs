@@ -74,14 +74,15 @@ pub trait Backend {
     fn change(&mut self, change: &Change) -> Result<(), Error>;
 
     /// Applies `changes` (empty unless the method wants a changelist), waits
-    /// up to `timeout` (`None`: until something happens) and reports what is
-    /// ready into `sink`. An interrupted wait is a success with nothing ready.
-    /// Round the wait up: a wait that ends before `timeout` is safe (the
-    /// loop checks the clock and waits again) but costs an iteration.
+    /// up to `timeout` nanoseconds (`None`: until something happens) and
+    /// reports what is ready into `sink`. An interrupted wait is a success
+    /// with nothing ready. Round the wait up: a wait that ends before
+    /// `timeout` is safe (the loop checks the clock and waits again) but
+    /// costs an iteration.
     ///
     /// # Errors
     /// [`Error::Os`] when the wait itself fails.
-    fn dispatch<K: Sink>(&mut self, changes: &[Change], timeout: Option<Duration>, sink: &mut K) -> Result<(), Error>;
+    fn dispatch<K: Sink>(&mut self, changes: &[Change], timeout: Option<u64>, sink: &mut K) -> Result<(), Error>;
 
     /// Starts delivering `signal` to this backend.
     ///

@@ -4,27 +4,128 @@
 //! One FIFO queue per priority (`1..=255` of them, 0 the most urgent) holds
 //! the keys whose callbacks are due; the loop drains the lowest non-empty
 //! priority first. A separate active-later queue holds keys activated "for
-//! the next iteration"; [`ActiveQueues::promote_later`] moves them to their
-//! own priority queues at the start of an iteration. A key is in at most one
-//! queue. Every operation is O(1); finding the most urgent non-empty queue
-//! reads a 256-bit occupancy bitmap. The queue heads live in the base, one
-//! per priority the storage allows (`S::Heads`).
+//! the next iteration"; promotion moves them to their own priority queues at
+//! the start of an iteration. A key is in at most one queue. Every operation
+//! is O(1); finding the most urgent non-empty queue reads a 256-bit
+//! occupancy bitmap. The queue heads live in the base, one per priority the
+//! storage allows (`S::Heads`); the links live with the keys
+//! ([`QueueLinks`]: the event records, in a base). [`ActiveQueues`] is the
+//! same queues with a link table of their own.
 
-use crate::{Error, KeyLinks, ListHead, QueueHeads, Storage};
+use crate::event::NIL;
+use crate::{Buf, Error, QueueHeads, Storage};
 
 /// One more than the largest number of priorities (libevent's
 /// `EVENT_MAX_PRIORITIES`): a base has `1..MAX_PRIORITIES` priorities.
 pub const MAX_PRIORITIES: usize = 256;
 
-/// Tag bit: the key is in the active-later queue.
-const LATER: u16 = 0x100;
+/// The two ends of one queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListHead {
+    first: u32,
+    last: u32,
+}
 
-/// The per-priority active queues and the active-later queue.
-pub struct ActiveQueues<S: Storage> {
-    /// The links of every queue; a queued key's tag is its priority, with
-    /// [`LATER`] set while it waits in the active-later queue (membership,
-    /// priority and links in one entry).
-    links: KeyLinks<S, u16>,
+impl ListHead {
+    /// The empty list.
+    pub const EMPTY: ListHead = ListHead { first: NIL, last: NIL };
+
+    /// Whether the list has no key.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.first == NIL
+    }
+
+    /// The key at the front of the list.
+    #[inline]
+    pub fn first(&self) -> Option<u32> {
+        (self.first != NIL).then_some(self.first)
+    }
+
+    /// The key at the back of the list.
+    #[inline]
+    pub fn last(&self) -> Option<u32> {
+        (self.last != NIL).then_some(self.last)
+    }
+}
+
+impl Default for ListHead {
+    fn default() -> Self {
+        ListHead::EMPTY
+    }
+}
+
+/// Where the queued keys keep their links: `next` is `NIL` at the back;
+/// `prev` is meaningful only for keys that are not at the front (popping the
+/// front writes nothing into the new front).
+pub(crate) trait QueueLinks {
+    fn next(&self, key: u32) -> u32;
+    fn set_next(&mut self, key: u32, next: u32);
+    fn prev(&self, key: u32) -> u32;
+    fn set_prev(&mut self, key: u32, prev: u32);
+}
+
+#[inline(always)]
+fn push_back(links: &mut impl QueueLinks, head: &mut ListHead, key: u32) {
+    links.set_prev(key, head.last);
+    links.set_next(key, NIL);
+    if head.last == NIL {
+        head.first = key;
+    } else {
+        links.set_next(head.last, key);
+    }
+    head.last = key;
+}
+
+#[inline(always)]
+fn unlink(links: &mut impl QueueLinks, head: &mut ListHead, key: u32) {
+    let next = links.next(key);
+    if head.first == key {
+        head.first = next;
+        if next == NIL {
+            head.last = NIL;
+        }
+    } else {
+        let prev = links.prev(key);
+        links.set_next(prev, next);
+        if next == NIL {
+            head.last = prev;
+        } else {
+            links.set_prev(next, prev);
+        }
+    }
+}
+
+#[inline(always)]
+fn pop_front(links: &mut impl QueueLinks, head: &mut ListHead) -> Option<u32> {
+    let key = head.first;
+    if key == NIL {
+        return None;
+    }
+    let next = links.next(key);
+    head.first = next;
+    if next == NIL {
+        head.last = NIL;
+    }
+    Some(key)
+}
+
+/// The keys of `head`, front to back.
+fn iter<'a>(links: &'a impl QueueLinks, head: &ListHead) -> impl Iterator<Item = u32> + 'a {
+    let mut at = head.first;
+    core::iter::from_fn(move || {
+        if at == NIL {
+            return None;
+        }
+        let key = at;
+        at = links.next(key);
+        Some(key)
+    })
+}
+
+/// The per-priority active queues and the active-later queue; the caller
+/// says where a key is queued when it takes it out.
+pub(crate) struct Queues<S: Storage> {
     heads: S::Heads,
     later: ListHead,
     /// Bit `p` is set when queue `p` is not empty.
@@ -32,6 +133,230 @@ pub struct ActiveQueues<S: Storage> {
     npriorities: u16,
     /// Keys in any queue, active-later included.
     len: usize,
+}
+
+impl<S: Storage> Queues<S> {
+    pub(crate) fn new() -> Self {
+        Queues {
+            heads: S::Heads::empty(),
+            later: ListHead::EMPTY,
+            occupied: [0; MAX_PRIORITIES / 64],
+            npriorities: 1,
+            len: 0,
+        }
+    }
+
+    /// How many priorities there are (`0..npriorities` are valid).
+    #[inline]
+    pub(crate) fn npriorities(&self) -> usize {
+        usize::from(self.npriorities)
+    }
+
+    /// Sets the number of priorities: `n` in `1..=255`, refused while any
+    /// key is queued (libevent's `event_base_priority_init`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidPriorityCount`] outside `1..=255`;
+    /// [`Error::EventsActive`] while a key is queued; [`Error::Capacity`]
+    /// beyond the heads the storage has.
+    pub(crate) fn set_priorities(&mut self, n: usize) -> Result<(), Error> {
+        if !(1..MAX_PRIORITIES).contains(&n) {
+            return Err(Error::InvalidPriorityCount(n));
+        }
+        if self.len != 0 {
+            return Err(Error::EventsActive);
+        }
+        let limit = self.heads.as_ref().len();
+        if n > limit {
+            return Err(Error::capacity(&"priorities", limit));
+        }
+        self.npriorities = n as u16;
+        Ok(())
+    }
+
+    /// The priority new events get: `npriorities / 2`, as in libevent.
+    #[inline]
+    pub(crate) fn default_priority(&self) -> u8 {
+        (self.npriorities / 2) as u8
+    }
+
+    /// Makes `key`, which is in no queue, the back of the queue of `pri`,
+    /// and returns the key that was there (`NIL` if none). The caller links
+    /// them: `key`'s `prev` is the old back, whose `next` is `key`; `key`'s
+    /// `next` is `NIL`.
+    #[inline(always)]
+    pub(crate) fn append(&mut self, key: u32, pri: u8) -> u32 {
+        debug_assert!(usize::from(pri) < self.npriorities(), "priority {pri} out of range");
+        let head = &mut self.heads.as_mut()[usize::from(pri)];
+        let last = head.last;
+        if last == NIL {
+            head.first = key;
+            self.occupied[usize::from(pri) / 64] |= 1 << (pri % 64);
+        }
+        head.last = key;
+        self.len += 1;
+        last
+    }
+
+    /// The front key of the queue of `pri` (`NIL` if empty).
+    #[inline(always)]
+    pub(crate) fn front(&self, pri: u8) -> u32 {
+        self.heads.as_ref()[usize::from(pri)].first
+    }
+
+    /// Takes the front key off the queue of `pri`; `next` is its `next`.
+    #[inline(always)]
+    pub(crate) fn advance(&mut self, pri: u8, next: u32) {
+        let p = usize::from(pri);
+        let head = &mut self.heads.as_mut()[p];
+        head.first = next;
+        if next == NIL {
+            head.last = NIL;
+            self.occupied[p / 64] &= !(1 << (p % 64));
+        }
+        self.len -= 1;
+    }
+
+    /// Appends `key`, which is in no queue, to the queue of `pri`.
+    #[inline(always)]
+    pub(crate) fn push(&mut self, links: &mut impl QueueLinks, key: u32, pri: u8) {
+        debug_assert!(usize::from(pri) < self.npriorities(), "priority {pri} out of range");
+        push_back(links, &mut self.heads.as_mut()[usize::from(pri)], key);
+        self.occupied[usize::from(pri) / 64] |= 1 << (pri % 64);
+        self.len += 1;
+    }
+
+    /// Appends `key`, which is in no queue, to the active-later queue.
+    #[inline]
+    pub(crate) fn push_later(&mut self, links: &mut impl QueueLinks, key: u32) {
+        push_back(links, &mut self.later, key);
+        self.len += 1;
+    }
+
+    /// Takes `key` out of the queue of `pri`.
+    #[inline]
+    pub(crate) fn remove(&mut self, links: &mut impl QueueLinks, key: u32, pri: u8) {
+        let p = usize::from(pri);
+        let head = &mut self.heads.as_mut()[p];
+        unlink(links, head, key);
+        if head.is_empty() {
+            self.occupied[p / 64] &= !(1 << (p % 64));
+        }
+        self.len -= 1;
+    }
+
+    /// Takes `key` out of the active-later queue.
+    #[inline]
+    pub(crate) fn remove_later(&mut self, links: &mut impl QueueLinks, key: u32) {
+        unlink(links, &mut self.later, key);
+        self.len -= 1;
+    }
+
+    /// Takes the front key of the queue of `pri`.
+    #[inline(always)]
+    pub(crate) fn pop(&mut self, links: &mut impl QueueLinks, pri: u8) -> Option<u32> {
+        let p = usize::from(pri);
+        let head = &mut self.heads.as_mut()[p];
+        let key = pop_front(links, head)?;
+        if head.is_empty() {
+            self.occupied[p / 64] &= !(1 << (p % 64));
+        }
+        self.len -= 1;
+        Some(key)
+    }
+
+    /// The front key of the active-later queue.
+    #[inline]
+    pub(crate) fn first_later(&self) -> Option<u32> {
+        self.later.first()
+    }
+
+    /// Whether the active-later queue holds a key.
+    #[inline(always)]
+    pub(crate) fn has_later(&self) -> bool {
+        !self.later.is_empty()
+    }
+
+    /// The most urgent (numerically lowest) priority whose queue is not
+    /// empty. The active-later queue does not count.
+    #[inline(always)]
+    pub(crate) fn first_nonempty(&self) -> Option<u8> {
+        // Nothing queued at all (the common answer once a queue drains).
+        if self.len == 0 {
+            return None;
+        }
+        if self.occupied[0] != 0 {
+            return Some(self.occupied[0].trailing_zeros() as u8);
+        }
+        self.first_nonempty_above_63()
+    }
+
+    fn first_nonempty_above_63(&self) -> Option<u8> {
+        self.occupied[1..]
+            .iter()
+            .enumerate()
+            .find(|(_, w)| **w != 0)
+            .map(|(i, w)| ((i + 1) * 64 + w.trailing_zeros() as usize) as u8)
+    }
+
+    /// How many keys are queued, active-later included.
+    #[inline(always)]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no key is queued, active-later included.
+    #[inline(always)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Every active key as `(priority, key)`, most urgent first, FIFO within
+    /// a priority (for dumps).
+    pub(crate) fn iter_active<'a>(&'a self, links: &'a impl QueueLinks) -> impl Iterator<Item = (u8, u32)> + 'a {
+        self.heads.as_ref()[..self.npriorities()]
+            .iter()
+            .enumerate()
+            .flat_map(move |(p, h)| iter(links, h).map(move |k| (p as u8, k)))
+    }
+
+    /// Every active-later key, in order (for dumps).
+    pub(crate) fn iter_later<'a>(&'a self, links: &'a impl QueueLinks) -> impl Iterator<Item = u32> + 'a {
+        iter(links, &self.later)
+    }
+}
+
+/// The link table of [`ActiveQueues`]: `(prev, next, tag)` per key, where
+/// the tag is the priority, with [`LATER`] set in the active-later queue,
+/// and `prev` is [`DETACHED`] while the key is in no queue.
+struct Links<S: Storage>(S::Vec<(u32, u32, u16)>);
+
+/// `prev` of a key in no queue.
+const DETACHED: u32 = u32::MAX - 1;
+/// Tag bit: the key is in the active-later queue.
+const LATER: u16 = 0x100;
+
+impl<S: Storage> QueueLinks for Links<S> {
+    fn next(&self, key: u32) -> u32 {
+        self.0[key as usize].1
+    }
+    fn set_next(&mut self, key: u32, next: u32) {
+        self.0[key as usize].1 = next;
+    }
+    fn prev(&self, key: u32) -> u32 {
+        self.0[key as usize].0
+    }
+    fn set_prev(&mut self, key: u32, prev: u32) {
+        self.0[key as usize].0 = prev;
+    }
+}
+
+/// The active queues of [`EventBase`](crate::EventBase) (which keeps the
+/// links in its event records) as a standalone type, with a link table of
+/// its own.
+pub struct ActiveQueues<S: Storage> {
+    queues: Queues<S>,
+    links: Links<S>,
 }
 
 impl<S: Storage> Default for ActiveQueues<S> {
@@ -43,7 +368,7 @@ impl<S: Storage> Default for ActiveQueues<S> {
 impl<S: Storage> core::fmt::Debug for ActiveQueues<S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("ActiveQueues")
-            .field("npriorities", &self.npriorities)
+            .field("npriorities", &self.npriorities())
             .field("active", &DebugIter(|| self.iter_active()))
             .field("later", &DebugIter(|| self.iter_later()))
             .finish()
@@ -63,47 +388,32 @@ impl<S: Storage> ActiveQueues<S> {
     /// construction).
     pub fn new() -> Self {
         ActiveQueues {
-            links: KeyLinks::new(),
-            heads: S::Heads::empty(),
-            later: ListHead::EMPTY,
-            occupied: [0; MAX_PRIORITIES / 64],
-            npriorities: 1,
-            len: 0,
+            queues: Queues::new(),
+            links: Links(Default::default()),
         }
     }
 
     /// How many priorities there are (`0..npriorities` are valid).
-    #[inline]
     pub fn npriorities(&self) -> usize {
-        usize::from(self.npriorities)
+        self.queues.npriorities()
     }
 
-    /// libevent's `event_base_priority_init`: sets the number of priorities.
+    /// Sets the number of priorities: `n` in `1..=255`, refused while any
+    /// key is queued, active-later included (libevent's
+    /// `event_base_priority_init`).
     ///
     /// # Errors
-    /// [`Error::InvalidPriorityCount`] unless `1 <= n <= 255`;
-    /// [`Error::EventsActive`] while any key is queued (active-later
-    /// included), even when `n` is the current count; [`Error::Capacity`]
-    /// when the storage has fewer queue heads than `n` (`Fixed<N, P>`).
+    /// [`Error::InvalidPriorityCount`] outside `1..=255`;
+    /// [`Error::EventsActive`] while a key is queued; [`Error::Capacity`]
+    /// beyond the heads the storage has (`Fixed<N, P>`: `P`). Nothing
+    /// changes then.
     pub fn set_priorities(&mut self, n: usize) -> Result<(), Error> {
-        if !(1..MAX_PRIORITIES).contains(&n) {
-            return Err(Error::InvalidPriorityCount(n));
-        }
-        if self.len != 0 {
-            return Err(Error::EventsActive);
-        }
-        let limit = self.heads.as_ref().len();
-        if n > limit {
-            return Err(Error::capacity(&"priorities", limit));
-        }
-        self.npriorities = n as u16;
-        Ok(())
+        self.queues.set_priorities(n)
     }
 
     /// The priority new events get: `npriorities / 2`, as in libevent.
-    #[inline]
     pub fn default_priority(&self) -> u8 {
-        (self.npriorities / 2) as u8
+        self.queues.default_priority()
     }
 
     /// Makes the queues able to hold `key` (and every smaller key). Queueing
@@ -113,27 +423,26 @@ impl<S: Storage> ActiveQueues<S> {
     /// [`Error::Capacity`] when a fixed table cannot reach `key`; nothing
     /// changes then.
     pub fn reserve_key(&mut self, key: u32) -> Result<(), Error> {
-        self.links.reserve_key(key)
+        self.links
+            .0
+            .try_grow_to(key as usize + 1, &"queue links", || (DETACHED, NIL, 0))
     }
 
-    /// Stops covering keys `len` and above, which must be in no queue (an
-    /// event slot made by a failed call, taken back).
-    pub(crate) fn truncate_keys(&mut self, len: usize) {
-        self.links.truncate_keys(len);
+    fn tag(&self, key: u32) -> Option<u16> {
+        self.links
+            .0
+            .get(key as usize)
+            .and_then(|l| (l.0 != DETACHED).then_some(l.2))
     }
 
     /// Appends `key`, which must be in no queue, to the queue of `pri`.
     ///
     /// # Panics
     /// If `key` was not reserved with [`reserve_key`](Self::reserve_key).
-    #[inline]
     pub fn push(&mut self, key: u32, pri: u8) {
-        debug_assert!(usize::from(pri) < self.npriorities(), "priority {pri} out of range");
         debug_assert!(!self.is_queued(key), "ActiveQueues::push: key {key} is already queued");
-        self.links
-            .push_back_tagged(&mut self.heads.as_mut()[usize::from(pri)], key, u16::from(pri));
-        self.occupied[usize::from(pri) / 64] |= 1 << (pri % 64);
-        self.len += 1;
+        self.queues.push(&mut self.links, key, pri);
+        self.links.0[key as usize].2 = u16::from(pri);
     }
 
     /// Appends `key`, which must be in no queue, to the active-later queue;
@@ -142,147 +451,86 @@ impl<S: Storage> ActiveQueues<S> {
     ///
     /// # Panics
     /// If `key` was not reserved with [`reserve_key`](Self::reserve_key).
-    #[inline]
     pub fn push_later(&mut self, key: u32, pri: u8) {
         debug_assert!(usize::from(pri) < self.npriorities(), "priority {pri} out of range");
         debug_assert!(
             !self.is_queued(key),
             "ActiveQueues::push_later: key {key} is already queued"
         );
-        self.links
-            .push_back_tagged(&mut self.later, key, LATER | u16::from(pri));
-        self.len += 1;
+        self.queues.push_later(&mut self.links, key);
+        self.links.0[key as usize].2 = LATER | u16::from(pri);
     }
 
     /// Takes `key` out of whichever queue holds it; returns whether one did.
-    #[inline]
     pub fn remove(&mut self, key: u32) -> bool {
-        // Nothing queued (every del outside the loop): no look at the links.
-        self.len != 0 && self.remove_queued(key)
-    }
-
-    fn remove_queued(&mut self, key: u32) -> bool {
-        let Some(st) = self.links.tag(key) else {
-            return false;
-        };
-        self.len -= 1;
-        if st & LATER != 0 {
-            self.links.remove(&mut self.later, key);
+        let Some(tag) = self.tag(key) else { return false };
+        if tag & LATER != 0 {
+            self.queues.remove_later(&mut self.links, key);
         } else {
-            let pri = usize::from(st);
-            let head = &mut self.heads.as_mut()[pri];
-            self.links.remove(head, key);
-            if head.is_empty() {
-                self.occupied[pri / 64] &= !(1 << (pri % 64));
-            }
+            self.queues.remove(&mut self.links, key, tag as u8);
         }
+        self.links.0[key as usize].0 = DETACHED;
         true
     }
 
     /// Whether `key` is in a queue (active or active-later).
-    #[inline]
     pub fn is_queued(&self, key: u32) -> bool {
-        self.links.contains(key)
-    }
-
-    /// `None` when `key` is in no queue, else whether it is in the
-    /// active-later queue (one lookup for both questions).
-    #[inline]
-    pub(crate) fn queued_later(&self, key: u32) -> Option<bool> {
-        self.links.tag(key).map(|s| s & LATER != 0)
+        self.tag(key).is_some()
     }
 
     /// Whether `key` is in the active-later queue.
-    #[inline]
     pub fn is_later(&self, key: u32) -> bool {
-        self.links.tag(key).is_some_and(|s| s & LATER != 0)
+        self.tag(key).is_some_and(|t| t & LATER != 0)
     }
 
     /// The priority `key` is queued with (active or active-later).
-    #[inline]
     pub fn priority(&self, key: u32) -> Option<u8> {
-        self.links.tag(key).map(|s| s as u8)
+        self.tag(key).map(|t| t as u8)
     }
 
     /// Takes the front key of the queue of `pri`.
-    #[inline]
     pub fn pop(&mut self, pri: u8) -> Option<u32> {
-        let p = usize::from(pri);
-        let head = &mut self.heads.as_mut()[p];
-        let key = self.links.pop_front(head)?;
-        if head.is_empty() {
-            self.occupied[p / 64] &= !(1 << (p % 64));
-        }
-        self.len -= 1;
+        let key = self.queues.pop(&mut self.links, pri)?;
+        self.links.0[key as usize].0 = DETACHED;
         Some(key)
     }
 
     /// The most urgent (numerically lowest) priority whose queue is not
     /// empty. The active-later queue does not count.
-    #[inline]
     pub fn first_nonempty(&self) -> Option<u8> {
-        // Nothing queued at all (the common answer once a queue drains).
-        if self.len == 0 {
-            return None;
-        }
-        if self.occupied[0] != 0 {
-            return Some(self.occupied[0].trailing_zeros() as u8);
-        }
-        self.occupied
-            .iter()
-            .enumerate()
-            .find(|(_, w)| **w != 0)
-            .map(|(i, w)| (i * 64 + w.trailing_zeros() as usize) as u8)
+        self.queues.first_nonempty()
     }
 
     /// Moves every active-later key, in order, to the back of the queue of
     /// its priority (libevent's `event_base_process_active_later`).
-    #[inline]
     pub fn promote_later(&mut self) {
-        if !self.later.is_empty() {
-            self.promote_later_slow();
+        while let Some(key) = self.queues.first_later() {
+            let pri = self.links.0[key as usize].2 as u8;
+            self.queues.remove_later(&mut self.links, key);
+            self.queues.push(&mut self.links, key, pri);
+            self.links.0[key as usize].2 = u16::from(pri);
         }
-    }
-
-    fn promote_later_slow(&mut self) {
-        while let Some(key) = self.later.first() {
-            let pri = self.links.tag(key).expect("the later queue holds linked keys") & !LATER;
-            self.links.pop_front(&mut self.later);
-            let p = usize::from(pri);
-            self.links.push_back_tagged(&mut self.heads.as_mut()[p], key, pri);
-            self.occupied[p / 64] |= 1 << (p % 64);
-        }
-    }
-
-    /// Bytes of the per-key tables (the per-priority heads are not counted).
-    pub(crate) fn table_bytes(&self) -> usize {
-        self.links.table_bytes()
     }
 
     /// How many keys are queued, active-later included.
-    #[inline]
     pub fn len(&self) -> usize {
-        self.len
+        self.queues.len()
     }
 
     /// Whether no key is queued, active-later included.
-    #[inline]
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.queues.is_empty()
     }
 
     /// Every active key as `(priority, key)`, most urgent first, FIFO within
     /// a priority (for dumps).
     pub fn iter_active(&self) -> impl Iterator<Item = (u8, u32)> + '_ {
-        self.heads.as_ref()[..self.npriorities()]
-            .iter()
-            .enumerate()
-            .flat_map(move |(p, h)| self.links.iter(h).map(move |k| (p as u8, k)))
+        self.queues.iter_active(&self.links)
     }
 
     /// Every active-later key, in order (for dumps).
     pub fn iter_later(&self) -> impl Iterator<Item = u32> + '_ {
-        self.links.iter(&self.later)
+        self.queues.iter_later(&self.links)
     }
 }
 

@@ -1,14 +1,28 @@
 //! The loop (libevent's `event_base_loop`), step by step, and the verbs
 //! that stop it.
 
-use core::mem;
 use core::time::Duration;
 
 use crate::base::Exit;
-use crate::event::{Kind, state};
+use crate::event::{Kind, NIL, state};
 use crate::platform::{Backend, Platform};
 use crate::remote::RemoteOp;
 use crate::{CallbackFn, Error, EventBase, EventId, Instant, LoopFlags, Source, Storage, What};
+
+/// The record states `process_queue` leaves to `process_one`: anything but
+/// a plain function of a user event that is not a signal, not finalizing,
+/// not freed after its callback and has no timer interval.
+const FAST_MASK: u16 =
+    state::FINALIZING | state::KIND | state::FREE_AFTER | state::INTERVAL | state::SIG | state::INTERNAL;
+
+/// The record states of `FAST_MASK`'s case with an interval, an armed heap
+/// timer and no re-arm waiting from its expiry: `process_queue` re-arms it
+/// from now (`rearm_persistent`'s plain case) itself.
+const TIMED_MASK: u16 = FAST_MASK | state::TIMEOUT | state::REARMED | state::COMMON;
+
+/// Whether `process_queue` takes that case itself: on 64-bit targets; on
+/// 32-bit ones (microcontrollers) `process_one` does the same for less flash.
+const TIMED_INLINE: bool = cfg!(target_pointer_width = "64");
 
 /// Bits of `Core::stop`: what the loop was asked to do after the current callback.
 pub(crate) mod stop {
@@ -80,7 +94,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             if self.nothing_to_wait_for(flags, active) {
                 return Ok(Exit::NoEvents);
             }
-            self.core.queues.promote_later();
+            self.core.promote_later();
             // Hook: prepare watchers (watch.rs), which may change the wait.
             let timeout = if self.watchers.any_prepare() {
                 let Some(timeout) = self.prepare_hook(flags, timeout) else {
@@ -116,14 +130,15 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         }
     }
 
-    /// How long the backend may wait: zero if anything is active or under
-    /// `NONBLOCK`, else until the earliest timer (`None`: no timer).
+    /// How long the backend may wait, in nanoseconds: zero if anything is
+    /// active or under `NONBLOCK`, else until the earliest timer (`None`: no
+    /// timer).
     #[inline]
-    pub(crate) fn wait_for(&mut self, flags: LoopFlags, active: usize) -> Option<Duration> {
+    pub(crate) fn wait_for(&mut self, flags: LoopFlags, active: usize) -> Option<u64> {
         if active == 0 && !flags.contains(LoopFlags::NONBLOCK) {
             self.timeout_next()
         } else {
-            Some(Duration::ZERO)
+            Some(0)
         }
     }
 
@@ -138,21 +153,19 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// libevent's `event_process_active`: drains the most urgent non-empty
     /// queue; less urgent ones wait for the next iteration once a real
     /// callback ran. Returns how many non-internal callbacks ran.
+    #[inline(always)]
     fn process_active(&mut self) -> usize {
-        let unlimited = self.core.limits.is_unlimited();
-        let endtime = if unlimited {
-            None
+        let (max, endtime) = if self.core.limits.is_unlimited() {
+            (None, None)
         } else {
-            self.core.limits.max_interval.map(|d| {
-                self.core.update_cache();
-                self.core.now().saturating_add(d)
-            })
+            self.limits()
         };
         let mut ran = 0;
         while let Some(priority) = self.core.queues.first_nonempty() {
             self.core.preempt_below = priority;
-            let (max, end) = if !unlimited && u32::from(priority) >= self.core.limits.limit_after_priority {
-                (self.core.limits.max_callbacks, endtime)
+            let limited = max.is_some() || endtime.is_some();
+            let (max, end) = if limited && u32::from(priority) >= self.core.limits.limit_after_priority {
+                (max, endtime)
             } else {
                 (None, None)
             };
@@ -169,43 +182,55 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         ran
     }
 
+    /// The callback limit and the end time of this pass over the queues.
+    #[cold]
+    fn limits(&mut self) -> (Option<u32>, Option<Instant>) {
+        let end = self.core.limits.max_interval.map(|d| {
+            self.core.update_cache();
+            self.core.now().saturating_add(d)
+        });
+        (self.core.limits.max_callbacks, end)
+    }
+
     /// Runs queue `priority` until it is empty, a break, the callback or
     /// time limit, or a `continue`. `None` means break.
+    #[inline(always)]
     fn process_queue(&mut self, priority: u8, max: Option<u32>, end: Option<Instant>) -> Option<usize> {
         let limited = max.is_some() || end.is_some();
         let mut count = 0usize;
-        while let Some(key) = self.core.queues.pop(priority) {
-            let (slot, id) = self.core.slots.at_with_id(key);
-            let (st, res, events, interval) = (slot.state, slot.res, slot.events, slot.interval);
-            // The common case, read from this one lookup: a plain function
-            // of an event that is no signal and not freed after its
-            // callback (neither the del nor the re-arm below changes that).
-            let plain = match slot.callback {
-                Kind::Fn(f, arg) if st & state::FREE_AFTER == 0 && !events.contains(What::SIGNAL) => Some((f, arg)),
-                _ => None,
-            };
-            self.core.counts.del_member(st);
-            if st & state::INTERNAL == 0 {
-                count += 1;
+        loop {
+            let key = self.core.queues.front(priority);
+            if key == NIL {
+                break;
             }
-            if st & state::FINALIZING != 0 {
-                self.run_finalizer(key);
+            let r = self.core.slots.at_mut(key);
+            let st = r.state;
+            r.state = st & !state::QUEUED;
+            let (next, res, events, f, word, generation) = (r.qnext, r.res, r.events, r.f, r.word, r.generation);
+            self.core.queues.advance(priority, next);
+            if st & FAST_MASK == 0 && events.contains(What::PERSIST) {
+                // The common case: a persistent plain function with no timer
+                // to re-arm, of a user event (nothing to delete, re-arm,
+                // restore or free).
+                self.core.counts.added -= 1;
+                count += 1;
+                let id = self.core.slots.id(key, generation);
+                self.run_fn(key, id, res, f, word);
+            } else if TIMED_INLINE
+                && st & TIMED_MASK == state::INTERVAL | state::TIMEOUT
+                && events.contains(What::PERSIST)
+                && !res.contains(What::TIMEOUT)
+            {
+                // The same with a heap timer that restarts from now (a
+                // connection's idle timeout): process_one's re-arm, inline.
+                self.core.counts.added -= 1;
+                count += 1;
+                let id = self.core.slots.id(key, generation);
+                self.rearm_from_now(key);
+                self.run_fn(key, id, res, f, word);
+                self.core.timers.heap.flush(&mut self.core.slots);
             } else {
-                if !events.contains(What::PERSIST) {
-                    // Non-persistent events stop being pending before their
-                    // callback; a signal event still runs its deliveries
-                    // (libevent copies ncalls after this del).
-                    let ncalls = self.core.slots.at(key).ncalls;
-                    let _ = self.del_key(key);
-                    self.core.slots.at_mut(key).ncalls = ncalls;
-                } else if interval != 0 && !events.contains(What::SIGNAL) {
-                    self.rearm_persistent(key, res);
-                }
-                match plain {
-                    Some((f, arg)) => self.run_fn(key, id, res, f, arg),
-                    None => self.run_callback_slow(key, res),
-                }
-                self.core.timers.heap.flush();
+                count += self.process_one(key, st, res);
             }
             // One test in the common case: no request, no limit.
             if (self.core.stop != 0 || limited) && self.stop_queue(count, max, end) {
@@ -213,6 +238,40 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             }
         }
         Some(count)
+    }
+
+    /// Every other event `process_queue` pops (in state `st`, activated
+    /// with `res`): finalizers, non-persistent events, persistent timers,
+    /// signals, closures, internal callbacks. 1 if it counts as a callback.
+    #[inline(never)]
+    fn process_one(&mut self, key: u32, st: u16, res: What) -> usize {
+        self.core.counts.del_member(st);
+        let counted = usize::from(st & state::INTERNAL == 0);
+        if st & state::FINALIZING != 0 {
+            self.run_finalizer(key);
+            return counted;
+        }
+        let r = self.core.slots.at(key);
+        let (events, f, word, ncalls) = (r.events, r.f, r.word, r.ncalls);
+        let id = self.core.slots.id(key, r.generation);
+        if !events.contains(What::PERSIST) {
+            // Non-persistent events stop being pending before their
+            // callback; a signal event still runs its deliveries
+            // (libevent copies ncalls after this del).
+            let _ = self.del_key(key);
+            self.core.slots.at_mut(key).ncalls = ncalls;
+        } else if st & (state::INTERVAL | state::SIG) == state::INTERVAL {
+            let interval = self.core.timers.interval(key);
+            self.rearm_persistent(key, res, interval);
+        }
+        // Neither the del nor the re-arm changes the callback.
+        if st & (state::KIND | state::FREE_AFTER | state::SIG) == state::KIND_FN {
+            self.run_fn(key, id, res, f, word);
+        } else {
+            self.run_callback_slow(key, res);
+        }
+        self.core.timers.heap.flush(&mut self.core.slots);
+        counted
     }
 
     /// Whether `process_queue` stops after `count` callbacks: a break, a
@@ -257,18 +316,17 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// events and internal callbacks: the callback is moved out of the slot
     /// while it runs.
     fn run_callback_slow(&mut self, key: u32, res: What) {
-        let slot = self.core.slots.at_mut(key);
-        let mut callback = mem::replace(&mut slot.callback, Kind::Empty);
-        let is_signal = slot.events.contains(What::SIGNAL);
         let Some(id) = self.core.slots.id_of(key) else { return };
+        let is_signal = self.core.slots.at(key).events.contains(What::SIGNAL);
+        let mut callback = self.core.slots.take_callback(key);
         self.set_running(Some(key));
         loop {
             if is_signal {
-                let slot = self.core.slots.at_mut(key);
-                if slot.ncalls == 0 {
+                let r = self.core.slots.at_mut(key);
+                if r.ncalls == 0 {
                     break;
                 }
-                slot.ncalls -= 1;
+                r.ncalls -= 1;
             }
             match &mut callback {
                 Kind::Fn(f, arg) => f(self, id, res, *arg),
@@ -290,11 +348,11 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// Puts a callback back after it ran, frees `once` events.
     fn restore_callback(&mut self, id: EventId, callback: Kind<P, S>) {
         let Ok(key) = self.core.slots.check(id) else { return };
-        let slot = self.core.slots.at_mut(key);
-        if matches!(slot.callback, Kind::Empty) {
-            slot.callback = callback;
+        if self.core.slots.callback_is_empty(key) {
+            self.core.slots.set_callback(key, callback);
         }
-        if slot.has(state::FREE_AFTER) && !slot.has(state::FINALIZING) {
+        let r = self.core.slots.at(key);
+        if r.has(state::FREE_AFTER) && !r.has(state::FINALIZING) {
             let _ = self.del_key(key);
             self.core.slots.remove(key);
         }
@@ -304,7 +362,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     /// the event or leaves it inert.
     pub(crate) fn run_finalizer(&mut self, key: u32) {
         let Some(id) = self.core.slots.id_of(key) else { return };
-        let mut finalizer = mem::replace(&mut self.core.slots.at_mut(key).callback, Kind::Empty);
+        let mut finalizer = self.core.slots.take_callback(key);
         self.set_running(None);
         match &mut finalizer {
             Kind::Fn(f, arg) => f(self, id, What::FINALIZE, *arg),
@@ -313,13 +371,13 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             _ => {}
         }
         let Ok(key) = self.core.slots.check(id) else { return };
-        let slot = self.core.slots.at_mut(key);
-        if slot.has(state::FINALIZING) {
+        let r = self.core.slots.at_mut(key);
+        if r.has(state::FINALIZING) {
             // Not re-assigned by the finalizer: free it or leave it inert.
-            if slot.has(state::FREE_AFTER) {
+            if r.has(state::FREE_AFTER) {
                 self.core.slots.remove(key);
             } else {
-                slot.state = 0;
+                r.state &= state::FD | state::SIG | state::INTERVAL | state::KIND;
             }
         }
     }

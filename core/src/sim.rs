@@ -517,13 +517,13 @@ impl Backend for SimBackend {
         self.apply(change)
     }
 
-    fn dispatch<K: Sink>(&mut self, changes: &[Change], timeout: Option<Duration>, sink: &mut K) -> Result<(), Error> {
+    fn dispatch<K: Sink>(&mut self, changes: &[Change], timeout: Option<u64>, sink: &mut K) -> Result<(), Error> {
         for change in changes.iter().filter(|c| !c.is_noop()) {
             // A refused change in a batch is dropped, as kqueue reports it per entry.
             let _ = self.apply(change);
         }
-        self.world.borrow_mut().waits.push(timeout);
-        if self.report(sink) || timeout == Some(Duration::ZERO) {
+        self.world.borrow_mut().waits.push(timeout.map(Duration::from_nanos));
+        if self.report(sink) || timeout == Some(0) {
             return Ok(());
         }
         if self.remote.as_ref().is_some_and(|r| r.has_pending()) {
@@ -531,7 +531,7 @@ impl Backend for SimBackend {
         }
         let next = self.world.borrow().next_action();
         let now = self.world.borrow().now;
-        let deadline = timeout.map(|t| now.saturating_add(duration_nanos(t)));
+        let deadline = timeout.map(|t| now.saturating_add(t));
         let until = match (deadline, next) {
             (Some(d), Some(n)) => d.min(n),
             (Some(d), None) => d,

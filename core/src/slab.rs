@@ -1,6 +1,20 @@
-//! Generational slab: event slots addressed by [`EventId`]s that go stale.
+//! The event table: one [`Record`] per event, addressed by [`EventId`]s
+//! that go stale, with a free list threaded through vacant records.
+//!
+//! The timer heap and the active queues keep their per-event state (heap
+//! position, queue links) in these records, through [`HeapSlots`] and
+//! [`QueueLinks`]: one bounds check and one cache line per event.
 
-use crate::{Buf, Error, Storage};
+#[cfg(feature = "alloc")]
+use alloc::vec::Vec;
+use core::mem;
+
+#[cfg(feature = "alloc")]
+use crate::BoxedCallback;
+use crate::event::{Kind, NIL, Record, nop, state};
+use crate::heap::HeapSlots;
+use crate::queues::QueueLinks;
+use crate::{Buf, Error, Platform, Source, Storage, What};
 
 /// A handle to an event of one base: slot index, the slot's generation
 /// when the event was made, and the base's tag. Copy it freely; once the
@@ -31,35 +45,39 @@ impl EventId {
     pub fn from_raw(raw: [u32; 3]) -> Self {
         EventId {
             index: raw[0],
-            generation: raw[1],
+            // Live generations are odd: an even one (never handed out)
+            // must not match a vacant record.
+            generation: raw[1] | 1,
             base: raw[2],
         }
     }
 }
 
-struct Entry<T> {
-    generation: u32,
-    value: Option<T>,
-    next_free: u32,
-}
+/// The most records a table holds (its indices are timer-heap keys).
+const MAX_RECORDS: usize = 1 << 31;
 
-const NIL: u32 = u32::MAX;
-
-/// Slots of `T` with generations and a free list; O(1) insert, remove, get.
-pub(crate) struct Slab<T, S: Storage> {
-    entries: S::Vec<Entry<T>>,
+/// The records of a base; O(1) insert, remove, check.
+pub(crate) struct Table<P: Platform, S: Storage> {
+    records: S::Vec<Record<P, S>>,
+    /// The first vacant record, `NIL` if none.
     free: u32,
-    len: usize,
+    live: usize,
     tag: u32,
+    /// The closures of `KIND_BOXED` records, by index (they need the
+    /// allocator anyway; plain callbacks never touch this).
+    #[cfg(feature = "alloc")]
+    closures: Vec<Option<BoxedCallback<P, S>>>,
 }
 
-impl<T, S: Storage> Slab<T, S> {
+impl<P: Platform, S: Storage> Table<P, S> {
     pub(crate) fn new(tag: u32) -> Self {
-        Slab {
-            entries: Default::default(),
+        Table {
+            records: Default::default(),
             free: NIL,
-            len: 0,
+            live: 0,
             tag,
+            #[cfg(feature = "alloc")]
+            closures: Vec::new(),
         }
     }
 
@@ -67,46 +85,80 @@ impl<T, S: Storage> Slab<T, S> {
         self.tag
     }
 
-    /// One past the highest slot index ever used.
+    /// One past the highest index ever used.
     pub(crate) fn bound(&self) -> u32 {
-        self.entries.len() as u32
+        self.records.len() as u32
     }
 
-    /// Live slots.
+    /// Live records.
     pub(crate) fn live(&self) -> usize {
-        self.len
+        self.live
     }
 
-    /// Bytes of the slot table as filled now.
+    /// Bytes of the table and the closure slots as filled now.
     pub(crate) fn table_bytes(&self) -> usize {
-        self.entries.len() * core::mem::size_of::<Entry<T>>()
+        #[cfg(feature = "alloc")]
+        let closures = self.closures.len() * mem::size_of::<Option<BoxedCallback<P, S>>>();
+        #[cfg(not(feature = "alloc"))]
+        let closures = 0;
+        self.records.len() * mem::size_of::<Record<P, S>>() + closures
     }
 
-    /// Stores `value`, returning its id, or `Error::Capacity` with nothing changed.
-    pub(crate) fn insert(&mut self, value: T) -> Result<EventId, Error> {
+    /// A new live record for an event on `source` watching `events`, with
+    /// `callback`, at `priority`; its id, or [`Error::Capacity`] with
+    /// nothing changed.
+    pub(crate) fn insert(
+        &mut self,
+        source: Source,
+        events: What,
+        priority: u8,
+        callback: Kind<P, S>,
+    ) -> Result<EventId, Error> {
         let index = if self.free != NIL {
-            let index = self.free;
-            let entry = &mut self.entries[index as usize];
-            self.free = entry.next_free;
-            entry.value = Some(value);
-            index
+            self.free
         } else {
-            let index = self.entries.len();
-            if index >= NIL as usize {
-                return Err(Error::capacity(&"event", NIL as usize));
+            let index = self.records.len();
+            // Indices are heap keys, which are below 2^31.
+            if index >= MAX_RECORDS {
+                return Err(Error::capacity(&"event", MAX_RECORDS));
             }
-            self.entries.try_push(
-                Entry {
+            #[cfg(feature = "alloc")]
+            if matches!(callback, Kind::Boxed(_)) && self.closures.len() <= index {
+                self.reserve_closure(index)?;
+            }
+            self.records.try_push(
+                Record {
+                    f: nop,
+                    word: 0,
                     generation: 0,
-                    value: Some(value),
-                    next_free: NIL,
+                    source: NIL,
+                    next: NIL,
+                    heap: NIL,
+                    qnext: NIL,
+                    qprev: NIL,
+                    events: What::empty(),
+                    res: What::empty(),
+                    priority: 0,
+                    common: 0,
+                    state: 0,
+                    ncalls: 0,
                 },
                 &"event",
             )?;
             index as u32
         };
-        self.len += 1;
-        let generation = self.entries[index as usize].generation;
+        #[cfg(feature = "alloc")]
+        if matches!(callback, Kind::Boxed(_)) {
+            self.reserve_closure(index as usize)?;
+        }
+        let r = &mut self.records[index as usize];
+        if index == self.free {
+            self.free = r.source;
+        }
+        r.generation = r.generation.wrapping_add(1);
+        let generation = r.generation;
+        self.live += 1;
+        self.reset(index, source, events, priority, callback);
         Ok(EventId {
             index,
             generation,
@@ -114,132 +166,227 @@ impl<T, S: Storage> Slab<T, S> {
         })
     }
 
-    /// The live id of slot `index`, if it holds a value.
-    pub(crate) fn id_of(&self, index: u32) -> Option<EventId> {
-        let entry = self.entries.get(index as usize)?;
-        entry.value.as_ref()?;
-        Some(EventId {
-            index,
-            generation: entry.generation,
-            base: self.tag,
-        })
+    #[cfg(feature = "alloc")]
+    fn reserve_closure(&mut self, index: usize) -> Result<(), Error> {
+        if self.closures.len() <= index {
+            let more = index + 1 - self.closures.len();
+            self.closures
+                .try_reserve(more)
+                .map_err(|_| Error::capacity(&"closures", self.closures.capacity()))?;
+            self.closures.resize_with(index + 1, || None);
+        }
+        Ok(())
     }
 
-    #[inline]
+    /// Gives live record `key` a new event: not pending, not queued.
+    /// A closure callback must have room (`reserve_closure`).
+    pub(crate) fn reset(&mut self, key: u32, source: Source, events: What, priority: u8, callback: Kind<P, S>) {
+        let (number, mut kind) = match source {
+            Source::None => (0, 0),
+            Source::Fd(fd) => (fd, state::FD),
+            Source::Signal(sig) => (sig, state::SIG),
+        };
+        if events.intersects(What::IO | What::SIGNAL) {
+            kind |= state::MAP;
+        }
+        let r = &mut self.records[key as usize];
+        r.source = number;
+        r.next = NIL;
+        r.heap = NIL;
+        r.events = events;
+        r.res = What::empty();
+        r.priority = priority;
+        r.common = 0;
+        r.state = kind;
+        r.ncalls = 0;
+        self.set_callback(key, callback);
+    }
+
+    /// Frees live record `key`: its id and every copy go stale, its
+    /// closure is dropped.
+    pub(crate) fn remove(&mut self, key: u32) {
+        drop(self.take_callback(key));
+        let r = &mut self.records[key as usize];
+        r.generation = r.generation.wrapping_add(1);
+        r.state = state::KIND_EMPTY;
+        r.source = self.free;
+        self.free = key;
+        self.live -= 1;
+    }
+
+    /// Takes back the record `insert` just appended, as if it never was:
+    /// true when `index` is the last record and was never freed (generation
+    /// 1), so that no id with its index was ever handed out but the one
+    /// being taken back. False, with nothing done, for any other record.
+    pub(crate) fn unpush(&mut self, index: u32) -> bool {
+        let last = self.records.len().checked_sub(1);
+        if last != Some(index as usize) || self.records[index as usize].generation != 1 {
+            return false;
+        }
+        drop(self.take_callback(index));
+        self.records.pop();
+        self.live -= 1;
+        #[cfg(feature = "alloc")]
+        self.closures.truncate(index as usize);
+        true
+    }
+
+    /// The index of `id` if it names a live record of this table.
+    #[inline(always)]
     pub(crate) fn check(&self, id: EventId) -> Result<u32, Error> {
-        match self.entries.get(id.index as usize) {
-            Some(e) if e.generation == id.generation && id.base == self.tag && e.value.is_some() => Ok(id.index),
+        match self.records.get(id.index as usize) {
+            // Ids carry odd generations (from_raw makes them so); vacant
+            // records have even ones.
+            Some(r) if r.generation == id.generation && id.base == self.tag => Ok(id.index),
             _ => Err(Error::StaleEvent),
         }
     }
 
-    pub(crate) fn get(&self, id: EventId) -> Result<&T, Error> {
-        let index = self.check(id)?;
-        Ok(self.at(index))
+    pub(crate) fn get(&self, id: EventId) -> Result<&Record<P, S>, Error> {
+        let key = self.check(id)?;
+        Ok(&self.records[key as usize])
     }
 
-    /// The value in a slot known to be live, with its id.
-    #[inline]
-    pub(crate) fn at_with_id(&self, index: u32) -> (&T, EventId) {
-        let entry = &self.entries[index as usize];
-        let value = entry.value.as_ref().expect("internal tables name only live slots");
-        let id = EventId {
+    /// The live id of record `index`, if it is live.
+    pub(crate) fn id_of(&self, index: u32) -> Option<EventId> {
+        let r = self.records.get(index as usize)?;
+        (r.generation & 1 == 1).then_some(EventId {
             index,
-            generation: entry.generation,
+            generation: r.generation,
             base: self.tag,
-        };
-        (value, id)
+        })
     }
 
-    /// The value in a slot known to be live (an index taken from the base's own tables).
-    #[inline]
-    pub(crate) fn at(&self, index: u32) -> &T {
-        self.entries[index as usize]
-            .value
-            .as_ref()
-            .expect("internal tables name only live slots")
-    }
-
-    #[inline]
-    pub(crate) fn at_mut(&mut self, index: u32) -> &mut T {
-        self.entries[index as usize]
-            .value
-            .as_mut()
-            .expect("internal tables name only live slots")
-    }
-
-    /// Frees a live slot; its id and every copy go stale.
-    pub(crate) fn remove(&mut self, index: u32) -> T {
-        let entry = &mut self.entries[index as usize];
-        let value = entry.value.take().expect("removing a live slot");
-        entry.generation = entry.generation.wrapping_add(1);
-        entry.next_free = self.free;
-        self.free = index;
-        self.len -= 1;
-        value
-    }
-
-    /// Takes back the slot `insert` just appended, as if it never was:
-    /// true when `index` is the last entry and was never freed (generation
-    /// 0), so that no id with its index was ever handed out but the one
-    /// being taken back. False, with nothing done, for any other slot.
-    pub(crate) fn unpush(&mut self, index: u32) -> bool {
-        let last = self.entries.len().checked_sub(1);
-        let fresh = last == Some(index as usize)
-            && self.entries[index as usize].generation == 0
-            && self.entries[index as usize].value.is_some();
-        if fresh {
-            self.entries.pop();
-            self.len -= 1;
+    /// The id of record `key`, known to be live.
+    #[inline(always)]
+    pub(crate) fn id(&self, key: u32, generation: u32) -> EventId {
+        EventId {
+            index: key,
+            generation,
+            base: self.tag,
         }
-        fresh
     }
 
-    /// Live slots in index order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &T)> + '_ {
-        self.entries
+    /// Record `key` (an index from the base's own structures).
+    #[inline(always)]
+    pub(crate) fn at(&self, key: u32) -> &Record<P, S> {
+        &self.records[key as usize]
+    }
+
+    #[inline(always)]
+    pub(crate) fn at_mut(&mut self, key: u32) -> &mut Record<P, S> {
+        &mut self.records[key as usize]
+    }
+
+    /// Live records in index order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &Record<P, S>)> + '_ {
+        self.records
             .iter()
             .enumerate()
-            .filter_map(|(i, e)| e.value.as_ref().map(|v| (i as u32, v)))
+            .filter(|(_, r)| r.generation & 1 == 1)
+            .map(|(i, r)| (i as u32, r))
+    }
+
+    /// The word of a plain function callback.
+    pub(crate) fn callback_word(&self, key: u32) -> Option<usize> {
+        let r = self.at(key);
+        (r.state & state::KIND == state::KIND_FN).then_some(r.word)
+    }
+
+    /// Whether record `key`'s callback is that of common queue `q`.
+    pub(crate) fn is_common_timer(&self, key: u32, q: Option<u8>) -> bool {
+        let r = self.at(key);
+        r.state & state::KIND == state::KIND_COMMON && q.is_none_or(|q| r.word == usize::from(q))
+    }
+
+    /// Moves `callback` into record `key` (dropping what was there).
+    pub(crate) fn set_callback(&mut self, key: u32, callback: Kind<P, S>) {
+        drop(self.take_callback(key));
+        let r = &mut self.records[key as usize];
+        let (kind, f, word): (u16, _, usize) = match callback {
+            Kind::Fn(f, word) => (state::KIND_FN, f, word),
+            #[cfg(feature = "alloc")]
+            Kind::Boxed(b) => {
+                // Room was made when the record got a closure.
+                self.closures[key as usize] = Some(b);
+                (state::KIND_BOXED, nop, 0)
+            }
+            Kind::LoopExit => (state::KIND_LOOP_EXIT, nop, 0),
+            Kind::Common(q) => (state::KIND_COMMON, nop, usize::from(q)),
+            Kind::Empty => (state::KIND_EMPTY, nop, 0),
+        };
+        let r = &mut *r;
+        r.state = (r.state & !state::KIND) | kind;
+        r.f = f;
+        r.word = word;
+    }
+
+    /// Takes record `key`'s callback out, leaving `KIND_EMPTY`.
+    pub(crate) fn take_callback(&mut self, key: u32) -> Kind<P, S> {
+        let r = &mut self.records[key as usize];
+        let kind = r.state & state::KIND;
+        r.state = (r.state & !state::KIND) | state::KIND_EMPTY;
+        let (f, word) = (mem::replace(&mut r.f, nop), r.word);
+        match kind {
+            state::KIND_FN => Kind::Fn(f, word),
+            #[cfg(feature = "alloc")]
+            state::KIND_BOXED => self.closures[key as usize].take().map_or(Kind::Empty, Kind::Boxed),
+            state::KIND_LOOP_EXIT => Kind::LoopExit,
+            state::KIND_COMMON => Kind::Common(word as u8),
+            _ => Kind::Empty,
+        }
+    }
+
+    /// Whether record `key` holds no callback now.
+    pub(crate) fn callback_is_empty(&self, key: u32) -> bool {
+        self.at(key).state & state::KIND == state::KIND_EMPTY
+    }
+
+    /// Makes room for a closure in record `key` (before `set_callback`).
+    ///
+    /// # Errors
+    /// [`Error::Capacity`] when the allocator fails.
+    pub(crate) fn reserve_callback(&mut self, key: u32, callback: &Kind<P, S>) -> Result<(), Error> {
+        #[cfg(feature = "alloc")]
+        if matches!(callback, Kind::Boxed(_)) {
+            return self.reserve_closure(key as usize);
+        }
+        let _ = (key, callback);
+        Ok(())
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::Fixed;
-
-    fn stale_ids_are_refused<S: Storage>() {
-        let mut slab: Slab<u8, S> = Slab::new(7);
-        let a = slab.insert(1).unwrap();
-        slab.remove(a.index);
-        let b = slab.insert(2).unwrap();
-        assert_eq!(a.index, b.index, "the slot is reused");
-        assert_eq!(slab.get(a), Err(Error::StaleEvent));
-        assert_eq!(slab.get(b), Ok(&2));
-        let foreign = EventId { base: 8, ..b };
-        assert_eq!(slab.get(foreign), Err(Error::StaleEvent));
-        assert_eq!(slab.live(), 1);
+impl<P: Platform, S: Storage> HeapSlots for Table<P, S> {
+    #[inline(always)]
+    fn place(&mut self, key: u32, at: u32) {
+        // A dead heap entry's key is past the table: nothing to note.
+        if let Some(r) = self.records.get_mut(key as usize) {
+            r.heap = at;
+        }
     }
-
-    #[test]
-    fn stale_fixed() {
-        stale_ids_are_refused::<Fixed<4>>();
+    #[inline(always)]
+    fn position(&self, key: u32) -> u32 {
+        self.records[key as usize].heap
     }
+}
 
-    #[cfg(feature = "alloc")]
-    #[test]
-    fn stale_growable() {
-        stale_ids_are_refused::<crate::Growable>();
+impl<P: Platform, S: Storage> QueueLinks for Table<P, S> {
+    // Used by the queues' rare paths; activation and the loop link records
+    // themselves.
+    #[inline(always)]
+    fn next(&self, key: u32) -> u32 {
+        self.records[key as usize].qnext
     }
-
-    #[test]
-    fn full_fixed_slab_keeps_state() {
-        let mut slab: Slab<u8, Fixed<2>> = Slab::new(0);
-        slab.insert(1).unwrap();
-        slab.insert(2).unwrap();
-        assert!(matches!(slab.insert(3), Err(Error::Capacity { .. })));
-        assert_eq!(slab.live(), 2);
-        assert_eq!(slab.iter().map(|(_, v)| *v).sum::<u8>(), 3);
+    #[inline(always)]
+    fn set_next(&mut self, key: u32, next: u32) {
+        self.records[key as usize].qnext = next;
+    }
+    #[inline(always)]
+    fn set_prev(&mut self, key: u32, prev: u32) {
+        self.records[key as usize].qprev = prev;
+    }
+    #[inline(always)]
+    fn prev(&self, key: u32) -> u32 {
+        self.records[key as usize].qprev
     }
 }

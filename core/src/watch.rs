@@ -313,11 +313,14 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
     }
 
     /// The prepare hook of the loop (`run.rs`): runs the prepare watchers
-    /// with the wait `timeout`, then decides the wait again. `None`: the
-    /// loop must go round to its top (a break, or nothing left to wait for).
+    /// with the wait `timeout` (nanoseconds), then decides the wait again.
+    /// `None`: the loop must go round to its top (a break, or nothing left
+    /// to wait for).
     #[cold]
-    pub(crate) fn prepare_hook(&mut self, flags: LoopFlags, timeout: Option<Duration>) -> Option<Option<Duration>> {
-        self.run_watchers(Phase::Prepare { timeout });
+    pub(crate) fn prepare_hook(&mut self, flags: LoopFlags, timeout: Option<u64>) -> Option<Option<u64>> {
+        self.run_watchers(Phase::Prepare {
+            timeout: timeout.map(Duration::from_nanos),
+        });
         if self.core.stop & (stop::BREAK | stop::EXIT) != 0 {
             return None;
         }
@@ -325,7 +328,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
         if self.nothing_to_wait_for(flags, active) {
             return None;
         }
-        self.core.queues.promote_later();
+        self.core.promote_later();
         // The callbacks may have taken time: the wait counts from now.
         self.core.clear_cache();
         Some(self.wait_for(flags, active))

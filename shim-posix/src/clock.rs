@@ -68,13 +68,11 @@ impl Clock {
     }
 }
 
-/// `d` in whole milliseconds rounded up (never early), at most `cap`.
+/// `ns` nanoseconds in whole milliseconds rounded up (never early), at
+/// most `cap`.
 #[inline]
-pub(crate) fn millis_up(d: Duration, cap: u64) -> u64 {
-    // In u64 (a u128 division costs a library call): whole seconds in ms,
-    // plus the sub-second nanoseconds rounded up.
-    let sub = u64::from(d.subsec_nanos()).div_ceil(1_000_000);
-    d.as_secs().saturating_mul(1000).saturating_add(sub).min(cap)
+pub(crate) fn millis_up(ns: u64, cap: u64) -> u64 {
+    ns.div_ceil(1_000_000).min(cap)
 }
 
 #[cfg(test)]
@@ -83,11 +81,12 @@ mod tests {
 
     #[test]
     fn millis_round_up() {
-        assert_eq!(millis_up(Duration::ZERO, 100), 0);
-        assert_eq!(millis_up(Duration::from_nanos(1), 100), 1);
-        assert_eq!(millis_up(Duration::from_micros(1500), 100), 2);
-        assert_eq!(millis_up(Duration::from_millis(3), 100), 3);
-        assert_eq!(millis_up(Duration::from_secs(1000), 100), 100);
+        assert_eq!(millis_up(0, 100), 0);
+        assert_eq!(millis_up(1, 100), 1);
+        assert_eq!(millis_up(1_500_000, 100), 2);
+        assert_eq!(millis_up(3_000_000, 100), 3);
+        assert_eq!(millis_up(1_000_000_000_000, 100), 100);
+        assert_eq!(millis_up(u64::MAX, u64::MAX), u64::MAX.div_ceil(1_000_000));
     }
 
     #[test]

@@ -178,27 +178,26 @@ impl Epoll {
         })
     }
 
-    /// Waits up to `timeout` (`None`: forever); the number of events.
+    /// Waits up to `timeout` nanoseconds (`None`: forever); the number of
+    /// events.
     #[inline]
-    fn wait(&mut self, timeout: Option<Duration>) -> Result<usize, sys::Errno> {
+    fn wait(&mut self, timeout: Option<u64>) -> Result<usize, sys::Errno> {
         if self.precise != Precise::Off {
             return self.wait_precise(timeout);
         }
-        let ms = match timeout {
-            None => -1,
-            Some(d) if d.is_zero() => 0,
-            Some(d) => millis_up(d, MAX_TIMEOUT_MS) as i32,
-        };
+        let ms = timeout.map_or(-1, |ns| millis_up(ns, MAX_TIMEOUT_MS) as i32);
         sys::epoll_wait(self.epfd, &mut self.events, ms)
     }
 
     /// [`wait`](Self::wait) with `PRECISE_TIMER`: nanosecond waits.
     #[inline(never)]
-    fn wait_precise(&mut self, timeout: Option<Duration>) -> Result<usize, sys::Errno> {
+    fn wait_precise(&mut self, timeout: Option<u64>) -> Result<usize, sys::Errno> {
+        let ns = timeout;
+        let timeout = ns.map(Duration::from_nanos);
         loop {
             return match self.precise {
                 Precise::Off => {
-                    let ms = timeout.map_or(-1, |d| millis_up(d, MAX_TIMEOUT_MS) as i32);
+                    let ms = ns.map_or(-1, |ns| millis_up(ns, MAX_TIMEOUT_MS) as i32);
                     sys::epoll_wait(self.epfd, &mut self.events, ms)
                 }
                 Precise::Pwait2 => match sys::epoll_pwait2(self.epfd, &mut self.events, timeout) {
@@ -294,7 +293,7 @@ impl evbase_core::Backend for Epoll {
         self.apply(change)
     }
 
-    fn dispatch<K: Sink>(&mut self, changes: &[Change], timeout: Option<Duration>, sink: &mut K) -> Result<(), Error> {
+    fn dispatch<K: Sink>(&mut self, changes: &[Change], timeout: Option<u64>, sink: &mut K) -> Result<(), Error> {
         for c in changes.iter().filter(|c| !c.is_noop()) {
             // As libevent: a change that fails in a batch is dropped (its fd
             // was closed meanwhile); the loop goes on.

@@ -193,7 +193,8 @@ impl evbase_core::Backend for Kqueue {
         })
     }
 
-    fn dispatch<K: Sink>(&mut self, changes: &[Change], timeout: Option<Duration>, sink: &mut K) -> Result<(), Error> {
+    fn dispatch<K: Sink>(&mut self, changes: &[Change], timeout: Option<u64>, sink: &mut K) -> Result<(), Error> {
+        let timeout = timeout.map(Duration::from_nanos);
         self.changes.clear();
         for c in changes.iter().filter(|c| !c.is_noop()) {
             if Some(c.fd as i32) != self.wake_fd() {

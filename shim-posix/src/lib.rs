@@ -352,7 +352,7 @@ impl evbase_core::Backend for PosixBackend {
         each!(self, b => b.change(change))
     }
 
-    fn dispatch<K: Sink>(&mut self, changes: &[Change], timeout: Option<Duration>, sink: &mut K) -> Result<(), Error> {
+    fn dispatch<K: Sink>(&mut self, changes: &[Change], timeout: Option<u64>, sink: &mut K) -> Result<(), Error> {
         each!(self, b => b.dispatch(changes, timeout, sink))
     }
 

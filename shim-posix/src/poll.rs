@@ -151,7 +151,8 @@ impl evbase_core::Backend for Poll {
         Ok(())
     }
 
-    fn dispatch<K: Sink>(&mut self, _changes: &[Change], timeout: Option<Duration>, sink: &mut K) -> Result<(), Error> {
+    fn dispatch<K: Sink>(&mut self, _changes: &[Change], timeout: Option<u64>, sink: &mut K) -> Result<(), Error> {
+        let timeout = timeout.map(Duration::from_nanos);
         let mut ready = match sys::poll(&mut self.fds, timeout) {
             Ok(n) => n,
             Err(libc::EINTR) => return Ok(()),

@@ -137,7 +137,8 @@ impl evbase_core::Backend for Select {
         Ok(())
     }
 
-    fn dispatch<K: Sink>(&mut self, _changes: &[Change], timeout: Option<Duration>, sink: &mut K) -> Result<(), Error> {
+    fn dispatch<K: Sink>(&mut self, _changes: &[Change], timeout: Option<u64>, sink: &mut K) -> Result<(), Error> {
+        let timeout = timeout.map(Duration::from_nanos);
         let nfds = (self.max_fd + 1) as usize;
         let words = nfds.div_ceil(BITS);
         self.out_read[..words].copy_from_slice(&self.read[..words]);

@@ -300,7 +300,9 @@ pub(crate) fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> Resul
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
-        let ms = timeout.map_or(-1, |d| crate::clock::millis_up(d, i32::MAX as u64) as c_int);
+        let ms = timeout.map_or(-1, |d| {
+            crate::clock::millis_up(evbase_core::duration_nanos(d), i32::MAX as u64) as c_int
+        });
         // SAFETY: `fds` is valid for `fds.len()` entries.
         let n = syscall!(unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) })?;
         Ok(n as usize)

@@ -230,19 +230,19 @@ impl Uring {
         result
     }
 
-    /// Submits what is queued and waits up to `timeout` (`None`: until a
-    /// completion) in one `io_uring_enter`. The one conversion of the
-    /// loop's timeout for this backend.
-    fn enter(&mut self, timeout: Option<Duration>) -> Result<(), sys::Errno> {
+    /// Submits what is queued and waits up to `timeout` nanoseconds
+    /// (`None`: until a completion) in one `io_uring_enter`. The one
+    /// conversion of the loop's timeout for this backend.
+    fn enter(&mut self, timeout: Option<u64>) -> Result<(), sys::Errno> {
         let submitter = self.ring.submitter();
         let r = match timeout {
-            Some(d) if d.is_zero() => submitter.submit(),
+            Some(0) => submitter.submit(),
             None => submitter.submit_and_wait(1),
-            Some(d) => {
+            Some(ns) => {
                 let d = if self.precise {
-                    d
+                    Duration::from_nanos(ns)
                 } else {
-                    Duration::from_millis(millis_up(d, u64::MAX))
+                    Duration::from_millis(millis_up(ns, u64::MAX))
                 };
                 let ts = types::Timespec::from(d);
                 submitter.submit_with_args(1, &types::SubmitArgs::new().timespec(&ts))
@@ -322,7 +322,7 @@ impl evbase_core::Backend for Uring {
         self.note(change)
     }
 
-    fn dispatch<K: Sink>(&mut self, changes: &[Change], timeout: Option<Duration>, sink: &mut K) -> Result<(), Error> {
+    fn dispatch<K: Sink>(&mut self, changes: &[Change], timeout: Option<u64>, sink: &mut K) -> Result<(), Error> {
         for c in changes.iter().filter(|c| !c.is_noop()) {
             // As epoll's changelist: a change that cannot apply is dropped.
             let _ = self.note(c);
@@ -444,10 +444,9 @@ mod tests {
         for (interest, times) in [(What::READ, 4), (What::READ | What::ET, 1)] {
             let mut b2 = Uring::open(false, false).unwrap();
             let mut seen = Seen(Vec::new());
-            b2.dispatch(&[add(r, interest)], Some(Duration::ZERO), &mut seen)
-                .unwrap();
+            b2.dispatch(&[add(r, interest)], Some(0), &mut seen).unwrap();
             for _ in 0..3 {
-                b2.dispatch(&[], Some(Duration::from_millis(1)), &mut seen).unwrap();
+                b2.dispatch(&[], Some(1_000_000), &mut seen).unwrap();
             }
             assert_eq!(seen.0.len(), times, "{interest:?}: {:?}", seen.0);
             assert!(seen.0.iter().all(|&(fd, w)| fd == r as u32 && w.contains(What::READ)));

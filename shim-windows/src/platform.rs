@@ -98,7 +98,7 @@ impl Backend for WindowsBackend {
         }
     }
 
-    fn dispatch<K: Sink>(&mut self, changes: &[Change], timeout: Option<Duration>, sink: &mut K) -> Result<(), Error> {
+    fn dispatch<K: Sink>(&mut self, changes: &[Change], timeout: Option<u64>, sink: &mut K) -> Result<(), Error> {
         match self {
             WindowsBackend::Win32(b) => b.dispatch(changes, timeout, sink),
             WindowsBackend::Iocp(b) => b.dispatch(changes, timeout, sink),
@@ -211,7 +211,7 @@ mod tests {
             assert!(console_event(1));
             let start = StdInstant::now();
             let mut seen = Seen::default();
-            b.dispatch(&[], Some(Duration::from_secs(5)), &mut seen).unwrap();
+            b.dispatch(&[], Some(5_000_000_000), &mut seen).unwrap();
             assert!(start.elapsed() < Duration::from_secs(4), "{}: woken", b.method().name);
             assert_eq!(seen.signals, [(SIGINT, 2), (SIGBREAK, 1)], "{}", b.method().name);
             b.del_signal(SIGINT).unwrap();
@@ -231,7 +231,7 @@ mod tests {
             });
             let start = StdInstant::now();
             let mut seen = Seen::default();
-            b.dispatch(&[], Some(Duration::from_secs(5)), &mut seen).unwrap();
+            b.dispatch(&[], Some(5_000_000_000), &mut seen).unwrap();
             t.join().unwrap();
             assert!(start.elapsed() < Duration::from_secs(4), "{}: woken", b.method().name);
             assert!(seen.io.is_empty() && seen.signals.is_empty());
@@ -256,7 +256,8 @@ mod tests {
             for d in [Duration::from_micros(1500), Duration::from_millis(30)] {
                 let start = clock.now();
                 let mut seen = Seen::default();
-                b.dispatch(&[], Some(d), &mut seen).unwrap();
+                b.dispatch(&[], Some(evbase_core::duration_nanos(d)), &mut seen)
+                    .unwrap();
                 let took = clock.now().saturating_since(start);
                 assert!(
                     took + Duration::from_millis(1) >= d,

@@ -251,7 +251,8 @@ impl Backend for SelectBackend {
         self.set_membership(fd, read, write)
     }
 
-    fn dispatch<K: Sink>(&mut self, changes: &[Change], timeout: Option<Duration>, sink: &mut K) -> Result<(), Error> {
+    fn dispatch<K: Sink>(&mut self, changes: &[Change], timeout: Option<u64>, sink: &mut K) -> Result<(), Error> {
+        let timeout = timeout.map(Duration::from_nanos);
         for c in changes {
             self.change(c)?;
         }

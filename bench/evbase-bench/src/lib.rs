@@ -180,15 +180,14 @@ pub fn list(key: &str, v: &[u64], div: f64) -> String {
     format!(" {key}={}", vals.join(","))
 }
 
-/// ` bytes_per_event=X bytes_split=slots,timers,queues,handles` (per event).
+/// ` bytes_per_event=X bytes_split=records,timers,handles` (per event).
 pub fn memory_fields(m: &Memory, storage: &str) -> String {
     let per = |b: usize| if m.events == 0 { 0.0 } else { b as f64 / m.events as f64 };
     format!(
-        " storage={storage} bytes_per_event={} bytes_split={:.1},{:.1},{:.1},{:.1}",
+        " storage={storage} bytes_per_event={} bytes_split={:.1},{:.1},{:.1}",
         m.per_event(),
         per(m.slots),
         per(m.timers),
-        per(m.queues),
         per(m.handles)
     )
 }

@@ -3,7 +3,6 @@
 //! use to reach the base.
 
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use core::time::Duration;
 
 use cortex_m::{asm, interrupt};
 use evbase_core::{
@@ -67,10 +66,8 @@ fn wake(_: usize) {
 }
 
 /// `d` in whole milliseconds, rounded up: a wait never ends early.
-fn ceil_millis(d: Duration) -> u64 {
-    d.as_secs()
-        .saturating_mul(1000)
-        .saturating_add(u64::from(d.subsec_nanos().div_ceil(1_000_000)))
+fn ceil_millis(ns: u64) -> u64 {
+    ns.div_ceil(1_000_000)
 }
 
 impl Backend for Sleep {
@@ -82,12 +79,7 @@ impl Backend for Sleep {
         Err(Error::Unsupported(&"handles: this board has no I/O backend"))
     }
 
-    fn dispatch<K: Sink>(
-        &mut self,
-        _changes: &[Change],
-        timeout: Option<Duration>,
-        _sink: &mut K,
-    ) -> Result<(), Error> {
+    fn dispatch<K: Sink>(&mut self, _changes: &[Change], timeout: Option<u64>, _sink: &mut K) -> Result<(), Error> {
         WAITS.store(WAITS.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
         // The tick count is the floor of the time elapsed: the deadline tick is
         // reached no earlier than `timeout` from now.
