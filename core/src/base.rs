@@ -91,22 +91,25 @@ pub struct Memory {
     /// The fd map (one entry per handle number up to the largest used) and
     /// the signal map.
     pub handles: usize,
+    /// The prepare and check watchers (not counted per event: a base's
+    /// watchers are few and not tied to its events).
+    pub watchers: usize,
 }
 
 impl Memory {
     /// Every table together.
     pub fn total(&self) -> usize {
-        self.slots + self.timers + self.handles
+        self.slots + self.timers + self.handles + self.watchers
     }
 
-    /// [`total`](Self::total) divided by the live events, rounded up (0
-    /// without events): what one registered event costs, its share of the
-    /// fd map included.
+    /// The events' tables (all but the watchers) divided by the live
+    /// events, rounded up (0 without events): what one registered event
+    /// costs, its share of the fd map included.
     pub fn per_event(&self) -> usize {
         if self.events == 0 {
             0
         } else {
-            self.total().div_ceil(self.events)
+            (self.total() - self.watchers).div_ceil(self.events)
         }
     }
 }
@@ -454,6 +457,7 @@ impl<P: Platform, S: Storage> EventBase<P, S> {
             slots: c.slots.table_bytes(),
             timers: c.timers.table_bytes(),
             handles: c.handles.table_bytes(),
+            watchers: self.watchers.table_bytes(),
         }
     }
 

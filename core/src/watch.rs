@@ -157,6 +157,11 @@ impl<P: Platform, S: Storage> Watchers<P, S> {
         }
     }
 
+    /// Bytes of the table as filled now.
+    pub(crate) fn table_bytes(&self) -> usize {
+        self.table.len() * core::mem::size_of::<Watcher<P, S>>()
+    }
+
     // Constant false on storage without room for watchers: the hooks and
     // everything they call are left out of the binary.
     #[inline]
@@ -366,6 +371,11 @@ mod tests {
         let mut base = base();
         base.new_prepare(WatchCallback::from_fn(nothing, 0)).unwrap();
         let c = base.new_check(WatchCallback::from_fn(nothing, 0)).unwrap();
+        let memory = base.memory();
+        assert_eq!(
+            memory.watchers,
+            2 * core::mem::size_of::<Watcher<SimPlatform, Fixed<8, 4, 2>>>()
+        );
         assert_eq!(
             base.new_check(WatchCallback::from_fn(nothing, 0)),
             Err(Error::Capacity {
@@ -374,6 +384,7 @@ mod tests {
             })
         );
         assert_eq!(base.num_watchers(), 2);
+        assert_eq!(base.memory(), memory);
         assert_eq!(base.watcher_kind(c), Ok(WatchKind::Check));
         base.check_invariants().unwrap();
         base.free_watcher(c).unwrap();
